@@ -1,0 +1,98 @@
+//! An HTTP client for one of our services that speaks Temporal's failure language.
+//!
+//! | outcome                               | activity failure                              |
+//! |---------------------------------------|-----------------------------------------------|
+//! | 2xx                                   | success                                       |
+//! | connection error, timeout, 5xx, 408, 429 | retryable, type `ServiceUnavailable`       |
+//! | other 4xx with `{error, detail}`      | non-retryable, type from `error` (`CardDeclined`) |
+//! | 2xx with a body we cannot read        | non-retryable, type `InvalidResponse`         |
+
+use capstone_workflows::contracts::failures::{INVALID_REQUEST, SERVICE_UNAVAILABLE, failure_type_for_code};
+use reqwest::{Method, StatusCode};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use temporalio_sdk::{ApplicationFailure, activities::ActivityError};
+
+#[derive(Debug, Clone)]
+pub struct ServiceClient {
+    service: &'static str,
+    base_url: String,
+    http: reqwest::Client,
+}
+
+/// The error body every service returns with a 4xx or 5xx.
+#[derive(Debug, Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    detail: String,
+}
+
+impl ServiceClient {
+    pub fn new(service: &'static str, base_url: &str, http: reqwest::Client) -> Self {
+        Self { service, base_url: base_url.trim_end_matches('/').to_owned(), http }
+    }
+
+    pub async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, ActivityError> {
+        self.send(Method::POST, path, body).await
+    }
+
+    pub async fn put<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, ActivityError> {
+        self.send(Method::PUT, path, body).await
+    }
+
+    async fn send<B: Serialize, R: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<R, ActivityError> {
+        let url = format!("{}{path}", self.base_url);
+        let response = self
+            .http
+            .request(method.clone(), &url)
+            .json(body)
+            .send()
+            .await
+            .map_err(|error| self.unavailable(format!("{method} {url} failed: {error}")))?;
+        let status = response.status();
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|error| self.unavailable(format!("{method} {url}: reading the body failed: {error}")))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|error| {
+                ActivityError::from(
+                    ApplicationFailure::builder(format!("{} answered {method} {url} with an unreadable body: {error}", self.service))
+                        .type_name("InvalidResponse".to_owned())
+                        .non_retryable(true)
+                        .build(),
+                )
+            });
+        }
+        let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+        let detail = body
+            .as_ref()
+            .map(|body| format!("{}: {}", body.error, body.detail))
+            .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+        if is_transient(status) {
+            return Err(self.unavailable(format!("{method} {url} answered {status}: {detail}")));
+        }
+        let failure_type = body
+            .map(|body| failure_type_for_code(&body.error))
+            .unwrap_or_else(|| INVALID_REQUEST.to_owned());
+        tracing::warn!(service = self.service, %status, failure_type, "request refused: {detail}");
+        Err(ApplicationFailure::builder(format!("{} refused: {detail}", self.service))
+            .type_name(failure_type)
+            .non_retryable(true)
+            .build()
+            .into())
+    }
+
+    fn unavailable(&self, message: String) -> ActivityError {
+        tracing::warn!(service = self.service, "{message}");
+        ApplicationFailure::builder(format!("{} unavailable: {message}", self.service))
+            .type_name(SERVICE_UNAVAILABLE.to_owned())
+            .build()
+            .into()
+    }
+}
+
+/// Worth another attempt: the server failed, timed out or asked us to slow down.
+fn is_transient(status: StatusCode) -> bool {
+    status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS
+}

@@ -1,0 +1,183 @@
+//! `POST /orders`: validate, price, record, start the saga.
+//!
+//! Idempotency: the order id is the workflow id's root. A client that sends an order id, or an
+//! `Idempotency-Key` header (from which the order id is derived), gets the same order back on
+//! every repeat: the read-model insert is `ON CONFLICT DO NOTHING` and the workflow start uses
+//! the `UseExisting` conflict policy, so a repeat never starts a second workflow or charge.
+//! Reusing a key for a *different* request is refused with 409.
+
+use super::{
+    ApiState,
+    read_model::{self, NewOrder},
+    validation::{self, CreateOrderRequest, ValidOrder},
+    views::Accepted,
+};
+use crate::http::{ApiError, ApiResult, JsonBody};
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, HeaderValue, StatusCode},
+};
+use capstone_workflows::{
+    contracts::inventory::CatalogItem,
+    order::{OrderInput, OrderLine, OrderSettings, OrderStatus, OrderWorkflow, PaymentDetails, order_workflow_id},
+};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use temporalio_client::{WorkflowIdConflictPolicy, WorkflowStartOptions, errors::WorkflowStartError};
+
+/// Order ids derived from idempotency keys live in this UUID v5 namespace.
+const ORDER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f9b_2c1e_8d4a_4b7f_9e3c_5a1d_2b8e_7c40);
+
+pub(super) async fn create_order(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    JsonBody(request): JsonBody<CreateOrderRequest>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<Accepted>)> {
+    let order = validation::validate(&request)?;
+    let order_id = order_id_for(&request, &order, &headers)?;
+    let lines = price(&state, &order).await?;
+    let total_cents = total(&lines)?;
+    let workflow_id = order_workflow_id(&order_id);
+    let fingerprint = fingerprint(&order);
+
+    let previous = read_model::insert_received(
+        &state.db,
+        &NewOrder {
+            order_id: &order_id,
+            workflow_id: &workflow_id,
+            customer_id: &order.customer_id,
+            total_cents,
+            request_fingerprint: &fingerprint,
+        },
+    )
+    .await?;
+    if let Some(previous) = &previous
+        && previous.request_fingerprint != fingerprint
+    {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            format!("order {order_id} exists and was placed with a different request"),
+        ));
+    }
+
+    let input = OrderInput {
+        order_id: order_id.clone(),
+        customer_id: order.customer_id.clone(),
+        lines,
+        shipping_address: order.shipping_address.clone(),
+        payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
+        total_cents,
+        settings: OrderSettings { activity_task_queue: state.settings.activity_task_queue.clone() },
+    };
+    // Started even for a repeat: a previous attempt may have recorded the order and then
+    // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
+    // a finished order answers `AlreadyStarted` (the default reuse policy refuses to re-run
+    // an id that completed).
+    let options = WorkflowStartOptions::new(state.settings.workflow_task_queue.clone(), workflow_id.clone())
+        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .build();
+    match state.temporal.start_workflow(OrderWorkflow::run, input, options).await {
+        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Err(error) => {
+            if previous.is_none() {
+                read_model::forget(&state.db, &order_id).await?;
+            }
+            tracing::error!(%order_id, "starting the order workflow failed: {error}");
+            return Err(ApiError::unavailable("temporal_unavailable", "the order could not be started; retry the same request"));
+        }
+    }
+
+    let mut response_headers = HeaderMap::new();
+    if previous.is_some() {
+        response_headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    } else {
+        tracing::info!(%order_id, %workflow_id, total_cents, "order accepted");
+    }
+    let status = previous.as_ref().map(|row| row.status).unwrap_or(OrderStatus::Received);
+    Ok((
+        StatusCode::ACCEPTED,
+        response_headers,
+        Json(Accepted { status_url: format!("/orders/{order_id}"), order_id, workflow_id, status, total_cents }),
+    ))
+}
+
+/// The client's order id, else one derived from `Idempotency-Key` (per customer), else a new one.
+fn order_id_for(request: &CreateOrderRequest, order: &ValidOrder, headers: &HeaderMap) -> ApiResult<String> {
+    if let Some(order_id) = &request.order_id {
+        validation::validate_key("order_id", order_id, 64)?;
+        return Ok(order_id.clone());
+    }
+    match headers.get("idempotency-key") {
+        Some(key) => {
+            let key = key
+                .to_str()
+                .map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+            validation::validate_key("Idempotency-Key", key, 128)?;
+            let name = format!("{}\n{key}", order.customer_id);
+            Ok(format!("ord-{}", uuid::Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).simple()))
+        }
+        None => Ok(format!("ord-{}", uuid::Uuid::new_v4().simple())),
+    }
+}
+
+#[derive(Deserialize)]
+struct Catalog {
+    items: Vec<CatalogItem>,
+}
+
+/// Prices every line from the inventory's catalog; unknown SKUs are a 422.
+async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec<OrderLine>> {
+    let skus: Vec<&str> = order.items.iter().map(|(sku, _)| sku.as_str()).collect();
+    let url = format!("{}/skus", state.settings.inventory_url.trim_end_matches('/'));
+    let unavailable = |error: String| {
+        tracing::warn!("catalog lookup failed: {error}");
+        ApiError::unavailable("dependency_unavailable", "the catalog is unavailable; retry the same request")
+    };
+    let response = state
+        .http
+        .get(&url)
+        .query(&[("skus", skus.join(","))])
+        .send()
+        .await
+        .map_err(|error| unavailable(error.to_string()))?;
+    if !response.status().is_success() {
+        return Err(unavailable(format!("inventory answered {}", response.status())));
+    }
+    let catalog: Catalog = response.json().await.map_err(|error| unavailable(error.to_string()))?;
+    let prices: HashMap<&str, i64> = catalog.items.iter().map(|item| (item.sku.as_str(), item.unit_price_cents)).collect();
+    let unknown: Vec<&str> = skus.iter().copied().filter(|sku| !prices.contains_key(sku)).collect();
+    if !unknown.is_empty() {
+        return Err(ApiError::invalid("unknown_sku", format!("not in the catalog: {}", unknown.join(", "))));
+    }
+    Ok(order
+        .items
+        .iter()
+        .map(|(sku, qty)| OrderLine { sku: sku.clone(), qty: *qty, unit_price_cents: prices[sku.as_str()] })
+        .collect())
+}
+
+fn total(lines: &[OrderLine]) -> ApiResult<i64> {
+    lines
+        .iter()
+        .try_fold(0i64, |sum, line| line.unit_price_cents.checked_mul(i64::from(line.qty))?.checked_add(sum))
+        .ok_or_else(|| ApiError::invalid("invalid_request", "the order total is too large"))
+}
+
+fn fingerprint(order: &ValidOrder) -> String {
+    let canonical = serde_json::to_vec(order).expect("a validated order serializes");
+    hex::encode(Sha256::digest(canonical))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn totals_refuse_to_overflow() {
+        let line = |price| OrderLine { sku: "X".into(), qty: 100, unit_price_cents: price };
+        assert_eq!(total(&[line(150), line(50)]).unwrap(), 20_000);
+        assert!(total(&[line(i64::MAX / 10)]).is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! The api service: the shop's public HTTP API (HTTP, owns `api_*`).
+//!
+//! It validates orders, prices them from the inventory's catalog, starts one `OrderWorkflow`
+//! per order, answers order status from the workflow (a query) while it runs and from its
+//! read model once it has finished.
+
+mod create_order;
+mod read_model;
+mod routes;
+mod validation;
+mod views;
+
+use crate::{
+    db::{self, Db, Owner},
+    http::{RunningService, service_router, start_service},
+};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use temporalio_client::Client;
+use tokio_util::sync::CancellationToken;
+
+pub const NAME: &str = "api";
+
+/// Where the api sends work and where it points people.
+#[derive(Debug, Clone)]
+pub struct ApiSettings {
+    pub workflow_task_queue: String,
+    pub activity_task_queue: String,
+    pub inventory_url: String,
+    /// Base URL of the Temporal Web UI, for links in responses.
+    pub temporal_ui_url: String,
+    pub namespace: String,
+}
+
+#[derive(Clone)]
+pub(crate) struct ApiState {
+    db: Db,
+    temporal: Client,
+    http: reqwest::Client,
+    settings: Arc<ApiSettings>,
+}
+
+impl ApiState {
+    fn workflow_ui_url(&self, workflow_id: &str) -> String {
+        format!(
+            "{}/namespaces/{}/workflows/{workflow_id}",
+            self.settings.temporal_ui_url.trim_end_matches('/'),
+            self.settings.namespace
+        )
+    }
+}
+
+/// Migrates the api tables and starts serving on `addr`.
+pub async fn start(
+    db: Db,
+    temporal: Client,
+    settings: ApiSettings,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningService> {
+    db::migrate(&db, Owner::Api).await?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let state = ApiState { db, temporal, http, settings: Arc::new(settings) };
+    start_service(NAME, service_router(NAME, routes::routes(state)), addr, shutdown).await
+}

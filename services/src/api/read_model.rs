@@ -1,0 +1,136 @@
+//! SQL for the order read model (`api_orders`).
+
+use crate::{db::Db, now_ms};
+use capstone_workflows::order::{OrderSnapshot, OrderStatus};
+use sqlx::{Row, any::AnyRow};
+
+#[derive(Debug, Clone)]
+pub struct OrderRow {
+    pub order_id: String,
+    pub workflow_id: String,
+    pub customer_id: String,
+    pub status: OrderStatus,
+    pub total_cents: i64,
+    pub request_fingerprint: String,
+    pub snapshot: Option<OrderSnapshot>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// The columns `order_row` reads (a macro so that queries stay literal SQL).
+macro_rules! order_columns {
+    () => {
+        "order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms"
+    };
+}
+
+fn order_row(row: &AnyRow) -> sqlx::Result<OrderRow> {
+    let status: String = row.try_get("status")?;
+    let snapshot: Option<String> = row.try_get("snapshot_json")?;
+    Ok(OrderRow {
+        order_id: row.try_get("order_id")?,
+        workflow_id: row.try_get("workflow_id")?,
+        customer_id: row.try_get("customer_id")?,
+        status: OrderStatus::parse(&status).unwrap_or_default(),
+        total_cents: row.try_get("total_cents")?,
+        request_fingerprint: row.try_get("request_fingerprint")?,
+        snapshot: snapshot.and_then(|json| serde_json::from_str(&json).ok()),
+        created_at_ms: row.try_get("created_at_ms")?,
+        updated_at_ms: row.try_get("updated_at_ms")?,
+    })
+}
+
+/// A new order, as accepted by `POST /orders`.
+pub struct NewOrder<'a> {
+    pub order_id: &'a str,
+    pub workflow_id: &'a str,
+    pub customer_id: &'a str,
+    pub total_cents: i64,
+    pub request_fingerprint: &'a str,
+}
+
+/// Inserts the order as `RECEIVED`. Returns `None` when it was inserted, or the row that
+/// already had this order id (a repeated request).
+pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Option<OrderRow>> {
+    let now = now_ms();
+    let inserted = sqlx::query(
+        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT (order_id) DO NOTHING",
+    )
+    .bind(order.order_id)
+    .bind(order.workflow_id)
+    .bind(order.customer_id)
+    .bind(OrderStatus::Received.as_str())
+    .bind(order.total_cents)
+    .bind(order.request_fingerprint)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?
+    .rows_affected();
+    if inserted == 1 { Ok(None) } else { find(db, order.order_id).await }
+}
+
+/// Removes a row that `insert_received` just wrote, when the workflow could not be started.
+pub async fn forget(db: &Db, order_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM api_orders WHERE order_id = $1 AND snapshot_json IS NULL")
+        .bind(order_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Writes the workflow's view of the order (the workflow calls this through an activity).
+pub async fn record(db: &Db, snapshot: &OrderSnapshot) -> sqlx::Result<()> {
+    let now = now_ms();
+    let json = serde_json::to_string(snapshot).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    sqlx::query(
+        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8) \
+         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, snapshot_json = excluded.snapshot_json, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(&snapshot.order_id)
+    .bind(capstone_workflows::order::order_workflow_id(&snapshot.order_id))
+    .bind(&snapshot.customer_id)
+    .bind(snapshot.status.as_str())
+    .bind(snapshot.total_cents)
+    .bind(json)
+    .bind(now)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn find(db: &Db, order_id: &str) -> sqlx::Result<Option<OrderRow>> {
+    sqlx::query(concat!("SELECT ", order_columns!(), " FROM api_orders WHERE order_id = $1"))
+        .bind(order_id)
+        .fetch_optional(db)
+        .await?
+        .as_ref()
+        .map(order_row)
+        .transpose()
+}
+
+/// Newest first.
+pub async fn list(db: &Db, customer_id: Option<&str>, status: Option<OrderStatus>, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
+    // Filters are bound as parameters; a NULL parameter disables its filter.
+    let sql = concat!(
+        "SELECT ",
+        order_columns!(),
+        " FROM api_orders WHERE ($1 IS NULL OR customer_id = $2) AND ($3 IS NULL OR status = $4) \
+         ORDER BY created_at_ms DESC, order_id LIMIT $5"
+    );
+    let status = status.map(OrderStatus::as_str);
+    sqlx::query(sql)
+        .bind(customer_id)
+        .bind(customer_id)
+        .bind(status)
+        .bind(status)
+        .bind(limit)
+        .fetch_all(db)
+        .await?
+        .iter()
+        .map(order_row)
+        .collect()
+}

@@ -1,0 +1,122 @@
+//! The JSON the api answers with.
+
+use super::read_model::OrderRow;
+use crate::rfc3339;
+use capstone_workflows::order::{OrderSnapshot, OrderStatus};
+use serde::Serialize;
+
+/// `202` answer to `POST /orders`.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub order_id: String,
+    pub workflow_id: String,
+    pub status: OrderStatus,
+    pub status_url: String,
+    pub total_cents: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineView {
+    pub at: String,
+    pub status: OrderStatus,
+    pub note: String,
+}
+
+/// `GET /orders/{id}`.
+#[derive(Debug, Serialize)]
+pub struct OrderView {
+    pub order_id: String,
+    pub workflow_id: String,
+    pub customer_id: String,
+    pub status: OrderStatus,
+    pub reason: Option<String>,
+    pub total_cents: i64,
+    pub reservation_id: Option<String>,
+    pub charge_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub shipment_id: Option<String>,
+    pub tracking_number: Option<String>,
+    pub timeline: Vec<TimelineView>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// `workflow` when answered by a query to the running workflow, `read_model` otherwise.
+    pub source: &'static str,
+    pub temporal_ui_url: String,
+}
+
+impl OrderView {
+    pub fn live(row: &OrderRow, snapshot: OrderSnapshot, temporal_ui_url: String) -> Self {
+        Self::build(row, snapshot, "workflow", temporal_ui_url)
+    }
+
+    pub fn recorded(row: &OrderRow, temporal_ui_url: String) -> Self {
+        let snapshot = row.snapshot.clone().unwrap_or_else(|| OrderSnapshot {
+            order_id: row.order_id.clone(),
+            customer_id: row.customer_id.clone(),
+            status: row.status,
+            total_cents: row.total_cents,
+            ..OrderSnapshot::default()
+        });
+        Self::build(row, snapshot, "read_model", temporal_ui_url)
+    }
+
+    fn build(row: &OrderRow, snapshot: OrderSnapshot, source: &'static str, temporal_ui_url: String) -> Self {
+        Self {
+            order_id: snapshot.order_id,
+            workflow_id: row.workflow_id.clone(),
+            customer_id: snapshot.customer_id,
+            status: snapshot.status,
+            reason: snapshot.reason,
+            total_cents: snapshot.total_cents,
+            reservation_id: snapshot.reservation_id,
+            charge_id: snapshot.charge_id,
+            refund_id: snapshot.refund_id,
+            shipment_id: snapshot.shipment_id,
+            tracking_number: snapshot.tracking_number,
+            timeline: snapshot
+                .timeline
+                .into_iter()
+                .map(|entry| TimelineView { at: rfc3339(entry.at_ms), status: entry.status, note: entry.note })
+                .collect(),
+            created_at: rfc3339(row.created_at_ms),
+            updated_at: rfc3339(row.updated_at_ms),
+            source,
+            temporal_ui_url,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OrderSummary {
+    pub order_id: String,
+    pub workflow_id: String,
+    pub customer_id: String,
+    pub status: OrderStatus,
+    pub total_cents: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `GET /orders`.
+#[derive(Debug, Serialize)]
+pub struct OrderList {
+    pub orders: Vec<OrderSummary>,
+}
+
+impl OrderList {
+    pub fn new(rows: Vec<OrderRow>) -> Self {
+        let orders = rows
+            .into_iter()
+            .map(|row| OrderSummary {
+                order_id: row.order_id,
+                workflow_id: row.workflow_id,
+                customer_id: row.customer_id,
+                status: row.status,
+                total_cents: row.total_cents,
+                created_at: rfc3339(row.created_at_ms),
+                updated_at: rfc3339(row.updated_at_ms),
+            })
+            .collect();
+        Self { orders }
+    }
+}

@@ -1,0 +1,38 @@
+//! What `capstone dev` prints once everything runs: what is where.
+
+use super::DevArgs;
+use crate::shop::Shop;
+
+pub struct Banner<'a> {
+    pub args: &'a DevArgs,
+    pub shop: &'a Shop,
+    pub ui_url: &'a str,
+    pub server_pid: Option<u32>,
+}
+
+pub fn print(banner: &Banner<'_>) {
+    let Banner { args, shop, ui_url, server_pid } = banner;
+    let origin = match server_pid {
+        Some(pid) => format!("started by capstone dev, pid {pid}; state in {}", args.temporal_db_file.display()),
+        None => "already running; not managed by capstone dev".to_owned(),
+    };
+    println!();
+    println!("capstone dev is running. Ctrl-C stops everything.");
+    println!("  Temporal gRPC      {}   ({origin})", args.temporal.temporal_address);
+    println!("  Temporal Web UI    {ui_url}/namespaces/{}/workflows", args.temporal.temporal_namespace);
+    for service in shop.services() {
+        println!("  {:<18} {}", service.name, service.url());
+    }
+    println!("  database           {}", crate::db::redact(&args.database.database_url));
+    println!(
+        "  task queues        workflows: {}   activities: {}",
+        args.task_queues.workflow_task_queue, args.task_queues.activity_task_queue
+    );
+    println!();
+    println!("Place an order:");
+    println!(
+        "  curl -s -X POST {}/orders -H 'content-type: application/json' -d @docs/examples/order.json",
+        shop.api.url()
+    );
+    println!();
+}

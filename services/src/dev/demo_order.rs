@@ -1,0 +1,39 @@
+//! The demo order of `capstone dev --demo-order`: placed through the real HTTP API and
+//! followed until its saga ends, so a first run ends with a completed order in the Web UI.
+
+use anyhow::Context;
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// The same body as `docs/examples/order.json`, which the README's curl command sends.
+const DEMO_ORDER: &str = include_str!("../../../docs/examples/order.json");
+
+pub async fn place_and_follow(api_url: &str, ui_url: &str, namespace: &str) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let body: Value = serde_json::from_str(DEMO_ORDER)?;
+    let response = http.post(format!("{api_url}/orders")).json(&body).send().await?;
+    let status = response.status();
+    let accepted: Value = response.json().await?;
+    anyhow::ensure!(status.is_success(), "POST /orders answered {status}: {accepted}");
+    let order_id = accepted["order_id"].as_str().context("no order_id in the answer")?.to_owned();
+    let workflow_id = accepted["workflow_id"].as_str().unwrap_or_default().to_owned();
+    println!("Demo order {order_id} placed; following its saga ...");
+
+    let started = Instant::now();
+    let order = loop {
+        let order: Value = http.get(format!("{api_url}/orders/{order_id}")).send().await?.json().await?;
+        let status = order["status"].as_str().unwrap_or_default();
+        if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status) {
+            break order;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "still {status} after two minutes");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    println!("Demo order {order_id} is {} after {:.1?}:", order["status"].as_str().unwrap_or("?"), started.elapsed());
+    for step in order["timeline"].as_array().into_iter().flatten() {
+        println!("  {}  {:<20} {}", step["at"].as_str().unwrap_or(""), step["status"].as_str().unwrap_or(""), step["note"].as_str().unwrap_or(""));
+    }
+    println!("  in the Web UI:  {}/namespaces/{namespace}/workflows/{workflow_id}", ui_url.trim_end_matches('/'));
+    println!("  over HTTP:      curl -s {api_url}/orders/{order_id}");
+    Ok(())
+}

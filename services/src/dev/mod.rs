@@ -1,0 +1,147 @@
+//! `capstone dev`: the whole system in one process, on embedded defaults.
+//!
+//! Starts a Temporal dev server (unless one already answers at TEMPORAL_ADDRESS), the five
+//! services on their ports with their tables in one SQLite file, and a workflow worker and an
+//! activity worker on separate task queues. Ctrl-C or SIGTERM stops them in order: workers
+//! drain, services finish their requests, the dev server stops last.
+
+mod banner;
+mod demo_order;
+
+use crate::{
+    config::{ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ShippingAddr, TaskQueueArgs, TemporalArgs, UiArgs},
+    shop::{ServiceAddrs, Shop, ShopConfig},
+    shutdown,
+    temporal::{self, cli_binary, dev_server::{DevServer, DevServerConfig}},
+    workers,
+};
+use anyhow::Context;
+use clap::Args;
+use std::{path::PathBuf, time::Duration};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Args, Debug, Clone)]
+pub struct DevArgs {
+    /// Place one demo order once everything runs, and print how it went.
+    #[arg(long)]
+    pub demo_order: bool,
+    /// The `temporal` CLI to run as a dev server (default: .tools/venv/bin/temporal, then PATH).
+    #[arg(long, env = "TEMPORAL_CLI")]
+    pub temporal_cli: Option<PathBuf>,
+    /// Web UI port of the dev server that `dev` starts.
+    #[arg(long, env = "TEMPORAL_UI_PORT", default_value_t = 8233)]
+    pub temporal_ui_port: u16,
+    /// Where the dev server that `dev` starts keeps its state (survives restarts).
+    #[arg(long, env = "TEMPORAL_DB_FILE", default_value = ".data/temporal.db")]
+    pub temporal_db_file: PathBuf,
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+    #[command(flatten)]
+    pub ui: UiArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub task_queues: TaskQueueArgs,
+    #[command(flatten)]
+    pub api: ApiAddr,
+    #[command(flatten)]
+    pub inventory: InventoryAddr,
+    #[command(flatten)]
+    pub payments: PaymentsAddr,
+    #[command(flatten)]
+    pub shipping: ShippingAddr,
+    #[command(flatten)]
+    pub notifications: NotificationsAddr,
+}
+
+pub async fn run(args: DevArgs) -> anyhow::Result<()> {
+    let shutdown = shutdown::on_signals();
+    let address = args.temporal.temporal_address.clone();
+    let (server, ui_url) = if temporal::answers(&address).await {
+        println!("Using the Temporal server that already answers at {address}.");
+        (None, args.ui.temporal_ui_url.clone())
+    } else {
+        let server = start_dev_server(&args).await?;
+        let ui_url = server.ui_url.clone().unwrap_or_else(|| args.ui.temporal_ui_url.clone());
+        (Some(server), ui_url)
+    };
+    let server_pid = server.as_ref().and_then(DevServer::pid);
+    let outcome = run_shop(&args, ui_url, server_pid, shutdown).await;
+    if let Some(server) = server {
+        server.stop().await?;
+    }
+    outcome
+}
+
+async fn start_dev_server(args: &DevArgs) -> anyhow::Result<DevServer> {
+    let binary = cli_binary::find(args.temporal_cli.as_deref())?;
+    let (ip, port) = args
+        .temporal
+        .temporal_address
+        .rsplit_once(':')
+        .and_then(|(ip, port)| Some((ip.to_owned(), port.parse::<u16>().ok()?)))
+        .with_context(|| format!("TEMPORAL_ADDRESS {:?} is not host:port", args.temporal.temporal_address))?;
+    if let Some(folder) = args.temporal_db_file.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    let log_file = args.temporal_db_file.with_extension("log");
+    println!("Starting a Temporal dev server ({}); its log goes to {} ...", binary.display(), log_file.display());
+    let config = DevServerConfig {
+        ui_port: Some(args.temporal_ui_port),
+        db_filename: Some(args.temporal_db_file.clone()),
+        log_file: Some(log_file),
+        ip,
+        port,
+        ..DevServerConfig::ephemeral(binary)
+    };
+    DevServer::start(config, Duration::from_secs(60)).await
+}
+
+async fn run_shop(args: &DevArgs, ui_url: String, server_pid: Option<u32>, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let client = temporal::connect(
+        &args.temporal.temporal_address,
+        &args.temporal.temporal_namespace,
+        "capstone-dev",
+        Duration::from_secs(30),
+    )
+    .await?;
+    let config = ShopConfig {
+        database_url: args.database.database_url.clone(),
+        addrs: ServiceAddrs {
+            api: args.api.api_addr,
+            inventory: args.inventory.inventory_addr,
+            payments: args.payments.payments_addr,
+            shipping: args.shipping.shipping_addr,
+            notifications: args.notifications.notifications_addr,
+        },
+        workflow_task_queue: args.task_queues.workflow_task_queue.clone(),
+        activity_task_queue: args.task_queues.activity_task_queue.clone(),
+        temporal_ui_url: ui_url.clone(),
+        namespace: args.temporal.temporal_namespace.clone(),
+    };
+    let shop = Shop::start(&config, client.clone()).await?;
+    let runtime = workers::runtime()?;
+    let workflow_worker = workers::workflow_worker(&runtime, client.clone(), &config.workflow_task_queue)?;
+    let activity_worker = workers::activity_worker(&runtime, client, &config.activity_task_queue, &shop.urls())?;
+
+    banner::print(&banner::Banner { args, shop: &shop, ui_url: &ui_url, server_pid });
+    if args.demo_order {
+        let api_url = shop.api.url();
+        let ui_url = ui_url.clone();
+        let namespace = config.namespace.clone();
+        tokio::spawn(async move {
+            if let Err(error) = demo_order::place_and_follow(&api_url, &ui_url, &namespace).await {
+                println!("The demo order did not complete: {error:#}");
+            }
+        });
+    }
+
+    let (workflows, activities) = tokio::join!(
+        workers::run_until(workflow_worker, "workflow", shutdown.clone()),
+        workers::run_until(activity_worker, "activity", shutdown.clone()),
+    );
+    // If a worker failed on its own, stop the rest too.
+    shutdown.cancel();
+    shop.stop().await?;
+    workflows.and(activities)
+}

@@ -1,0 +1,9 @@
+//! What every service shares at its HTTP edge.
+
+mod error;
+mod json;
+mod server;
+
+pub use error::{ApiError, ApiResult};
+pub use json::JsonBody;
+pub use server::{MAX_BODY_BYTES, RunningService, service_router, start_service};

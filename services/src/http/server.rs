@@ -1,0 +1,61 @@
+//! Starting a service: the shared routes and layers, binding, graceful shutdown.
+
+use super::ApiError;
+use axum::{Json, Router, extract::DefaultBodyLimit, http::StatusCode, routing::get};
+use serde_json::json;
+use std::{net::SocketAddr, time::Duration};
+use tokio::{net::TcpListener, task::JoinHandle};
+use tokio_util::sync::CancellationToken;
+use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
+
+/// No request to any of our services needs more than this; larger bodies get a 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// A service's routes plus what every service has: `/healthz`, a JSON 404, a body limit,
+/// a request timeout and request tracing.
+pub fn service_router(service: &'static str, routes: Router) -> Router {
+    routes
+        .route("/healthz", get(move || async move { Json(json!({ "status": "ok", "service": service })) }))
+        .fallback(|| async { ApiError::not_found("not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A service that is accepting connections.
+pub struct RunningService {
+    pub name: &'static str,
+    pub addr: SocketAddr,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningService {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until the server has stopped (after its shutdown token was cancelled).
+    pub async fn stopped(self) -> anyhow::Result<()> {
+        self.task.await??;
+        tracing::info!(service = self.name, "stopped");
+        Ok(())
+    }
+}
+
+/// Binds `addr` (port 0 picks a free port) and serves `router` until `shutdown` is cancelled.
+pub async fn start_service(
+    name: &'static str,
+    router: Router,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> anyhow::Result<RunningService> {
+    let listener = TcpListener::bind(addr).await.map_err(|error| {
+        anyhow::anyhow!("{name}: cannot listen on {addr}: {error} (is another process using the port? pick another with --{name}-addr)")
+    })?;
+    let addr = listener.local_addr()?;
+    tracing::info!(service = name, %addr, "listening");
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await
+    });
+    Ok(RunningService { name, addr, task })
+}

@@ -1,0 +1,7 @@
+//! Talking to Temporal: connecting clients, finding the CLI, running a dev server.
+
+pub mod cli_binary;
+pub mod client;
+pub mod dev_server;
+
+pub use client::{answers, connect};

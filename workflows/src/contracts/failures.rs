@@ -1,0 +1,49 @@
+//! Failure types that cross the activity boundary.
+//!
+//! Services answer a refused request with an HTTP 4xx and a JSON body `{error, detail}`; the
+//! activity turns the snake_case `error` code into the PascalCase type of a non-retryable
+//! `ApplicationFailure` (see [`failure_type_for_code`]). Workflows match on these constants to
+//! decide what the order's outcome is, and retry policies list them as non-retryable.
+
+/// Not enough stock to reserve the requested quantity.
+pub const INSUFFICIENT_STOCK: &str = "InsufficientStock";
+/// A SKU the inventory does not know.
+pub const UNKNOWN_SKU: &str = "UnknownSku";
+/// The payment provider declined the charge.
+pub const CARD_DECLINED: &str = "CardDeclined";
+/// The request itself was invalid: retrying the same request cannot succeed.
+pub const INVALID_REQUEST: &str = "InvalidRequest";
+/// The service could not be reached or answered 5xx: retrying may succeed.
+pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
+
+/// Failure types that no retry can fix. Listed in every retry policy as a second line of
+/// defence: activities already mark them non-retryable.
+pub const NON_RETRYABLE: [&str; 4] = [INSUFFICIENT_STOCK, UNKNOWN_SKU, CARD_DECLINED, INVALID_REQUEST];
+
+/// `card_declined` -> `CardDeclined`: the failure type for a service's error code.
+pub fn failure_type_for_code(code: &str) -> String {
+    code.split('_')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_map_to_the_declared_failure_types() {
+        assert_eq!(failure_type_for_code("card_declined"), CARD_DECLINED);
+        assert_eq!(failure_type_for_code("insufficient_stock"), INSUFFICIENT_STOCK);
+        assert_eq!(failure_type_for_code("unknown_sku"), UNKNOWN_SKU);
+        assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);
+        assert_eq!(failure_type_for_code("service_unavailable"), SERVICE_UNAVAILABLE);
+    }
+}

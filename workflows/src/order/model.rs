@@ -1,0 +1,193 @@
+//! The order's input, its status values and the snapshot that the `status` query returns.
+
+use crate::contracts::{Address, StockLine};
+use serde::{Deserialize, Serialize};
+
+/// The workflow id of an order: one order, one workflow id. Starting an order twice with the
+/// same id is how the api makes `POST /orders` idempotent.
+pub fn order_workflow_id(order_id: &str) -> String {
+    format!("order-{order_id}")
+}
+
+/// What the api hands to a new `OrderWorkflow`.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderInput {
+    pub order_id: String,
+    pub customer_id: String,
+    /// Prices are fixed by the api from the catalog when the order is accepted, so the saga
+    /// charges what the customer saw even if the catalog changes meanwhile.
+    pub lines: Vec<OrderLine>,
+    pub shipping_address: Address,
+    pub payment: PaymentDetails,
+    pub total_cents: i64,
+    pub settings: OrderSettings,
+}
+
+impl OrderInput {
+    pub fn stock_lines(&self) -> Vec<StockLine> {
+        self.lines
+            .iter()
+            .map(|line| StockLine { sku: line.sku.clone(), qty: line.qty })
+            .collect()
+    }
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderLine {
+    pub sku: String,
+    pub qty: u32,
+    pub unit_price_cents: i64,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct PaymentDetails {
+    pub provider: String,
+    pub card_token: String,
+}
+
+/// Deployment choices that travel with each order instead of being compiled in.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderSettings {
+    /// Where this order's activities run (see `task_queues`).
+    pub activity_task_queue: String,
+}
+
+/// Where an order is. The last four are terminal: every order ends in exactly one of them.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    #[default]
+    Received,
+    ReservingStock,
+    ChargingPayment,
+    Shipping,
+    SendingConfirmation,
+    /// Undoing completed steps after a failure.
+    Compensating,
+    /// Done: charged, shipped, confirmed.
+    Completed,
+    /// Refused before any money moved (e.g. out of stock); nothing left to undo.
+    Rejected,
+    /// Failed part-way; every completed step was undone.
+    Compensated,
+    /// Cancelled on request; every completed step was undone.
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Compensated | Self::Cancelled)
+    }
+
+    /// The SCREAMING_SNAKE_CASE name used in JSON, the read model and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Received => "RECEIVED",
+            Self::ReservingStock => "RESERVING_STOCK",
+            Self::ChargingPayment => "CHARGING_PAYMENT",
+            Self::Shipping => "SHIPPING",
+            Self::SendingConfirmation => "SENDING_CONFIRMATION",
+            Self::Compensating => "COMPENSATING",
+            Self::Completed => "COMPLETED",
+            Self::Rejected => "REJECTED",
+            Self::Compensated => "COMPENSATED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        ALL_STATUSES.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+const ALL_STATUSES: [OrderStatus; 10] = [
+    OrderStatus::Received,
+    OrderStatus::ReservingStock,
+    OrderStatus::ChargingPayment,
+    OrderStatus::Shipping,
+    OrderStatus::SendingConfirmation,
+    OrderStatus::Compensating,
+    OrderStatus::Completed,
+    OrderStatus::Rejected,
+    OrderStatus::Compensated,
+    OrderStatus::Cancelled,
+];
+
+/// One line of the order's history as the saga saw it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct TimelineEntry {
+    /// Workflow time (deterministic: the time of the workflow task, not the wall clock).
+    pub at_ms: i64,
+    pub status: OrderStatus,
+    pub note: String,
+}
+
+/// The order as the saga knows it: returned by the `status` query, as the workflow result,
+/// and written to the api's read model.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderSnapshot {
+    pub order_id: String,
+    pub customer_id: String,
+    pub status: OrderStatus,
+    /// Why the order ended the way it did, for every terminal status but `COMPLETED`.
+    pub reason: Option<String>,
+    pub total_cents: i64,
+    pub reservation_id: Option<String>,
+    pub charge_id: Option<String>,
+    pub refund_id: Option<String>,
+    pub shipment_id: Option<String>,
+    pub tracking_number: Option<String>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+impl OrderSnapshot {
+    pub fn received(input: &OrderInput, at_ms: i64) -> Self {
+        Self {
+            order_id: input.order_id.clone(),
+            customer_id: input.customer_id.clone(),
+            total_cents: input.total_cents,
+            timeline: vec![TimelineEntry {
+                at_ms,
+                status: OrderStatus::Received,
+                note: format!("order of {} line(s) received", input.lines.len()),
+            }],
+            ..Self::default()
+        }
+    }
+
+    /// Moves to `status` and notes it in the timeline.
+    pub fn advance(&mut self, status: OrderStatus, at_ms: i64, note: impl Into<String>) {
+        self.status = status;
+        self.timeline.push(TimelineEntry { at_ms, status, note: note.into() });
+    }
+
+    /// Notes something in the timeline without changing the status.
+    pub fn note(&mut self, at_ms: i64, note: impl Into<String>) {
+        self.timeline.push(TimelineEntry { at_ms, status: self.status, note: note.into() });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_through_its_name_and_json() {
+        for status in ALL_STATUSES {
+            assert_eq!(OrderStatus::parse(status.as_str()), Some(status));
+            let json = serde_json::to_string(&status).unwrap();
+            assert_eq!(json, format!("\"{}\"", status.as_str()));
+            assert_eq!(serde_json::from_str::<OrderStatus>(&json).unwrap(), status);
+        }
+        assert_eq!(OrderStatus::parse("SHIPPED_TWICE"), None);
+    }
+
+    #[test]
+    fn exactly_four_statuses_are_terminal() {
+        let terminal: Vec<_> = ALL_STATUSES.into_iter().filter(|s| s.is_terminal()).collect();
+        assert_eq!(
+            terminal,
+            [OrderStatus::Completed, OrderStatus::Rejected, OrderStatus::Compensated, OrderStatus::Cancelled]
+        );
+    }
+}
