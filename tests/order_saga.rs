@@ -1,1 +1,220 @@
+//! The order saga end to end: HTTP in, a real Temporal server and real workers in the middle,
+//! real rows in every service's tables out. Day 1-2 (the happy path), plus the idempotency of
+//! `POST /orders` and the two ways an order can fail without anyone's help.
 
+mod support;
+
+use capstone_workflows::{
+    hello::{HelloInput, HelloWorkflow},
+    order::{OrderSnapshot, OrderWorkflow},
+};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::{TestShop, orders};
+use temporalio_client::{
+    WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowQueryOptions,
+    WorkflowStartOptions,
+};
+use temporalio_common::protos::temporal::api::enums::v1::EventType;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
+    let shop = TestShop::start().await;
+    let keyboards = shop.stock("KB-001").await;
+    let mice = shop.stock("MS-002").await;
+
+    let order = shop
+        .with_workers(|| async {
+            let (status, _, accepted) = shop.post_order(&orders::example(), None).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+            assert_eq!(accepted["status_url"], format!("/orders/{order_id}"));
+            assert_eq!(accepted["total_cents"], orders::EXAMPLE_TOTAL_CENTS);
+            shop.wait_until_final(&order_id).await
+        })
+        .await;
+
+    let order_id = order["order_id"].as_str().unwrap();
+    let workflow_id = order["workflow_id"].as_str().unwrap();
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert_eq!(order["source"], "read_model", "a finished order is answered from the read model");
+    let steps: Vec<&str> = order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let mut phases = steps.clone();
+    phases.dedup();
+    assert_eq!(
+        phases,
+        ["RECEIVED", "RESERVING_STOCK", "CHARGING_PAYMENT", "SHIPPING", "SENDING_CONFIRMATION", "COMPLETED"]
+    );
+
+    // On the server: the order and its shipment child both completed. (The read model is
+    // written by the workflow's last activity, so the workflow closes just after it.)
+    assert_eq!(shop.wait_until_closed(workflow_id).await, WorkflowExecutionStatus::Completed);
+    assert_eq!(shop.workflow_status(&format!("{workflow_id}-shipment")).await, Some(WorkflowExecutionStatus::Completed));
+
+    // In every service's own tables.
+    assert_eq!(shop.stock("KB-001").await, keyboards - 1);
+    assert_eq!(shop.stock("MS-002").await, mice - 2);
+    assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::EXAMPLE_TOTAL_CENTS)]);
+    assert_eq!(order["charge_id"].as_str().map(|id| id.starts_with("ch_")), Some(true));
+    let shipments = shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await;
+    assert_eq!(shipments, 1);
+    let emails = shop.count("SELECT COUNT(*) FROM notifications_outbox WHERE message_key = $1", &format!("{order_id}:confirmation")).await;
+    assert_eq!(emails, 1);
+    let recorded = shop.count("SELECT COUNT(*) FROM api_orders WHERE order_id = $1 AND status = 'COMPLETED' AND snapshot_json IS NOT NULL", order_id).await;
+    assert_eq!(recorded, 1, "the read model holds the final state");
+
+    // The query still answers after completion (a worker replays the history) and agrees
+    // with what the workflow wrote to the read model.
+    let snapshot = shop
+        .with_workers(|| async {
+            let handle = shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned());
+            handle.query(OrderWorkflow::status, (), WorkflowQueryOptions::default()).await.unwrap()
+        })
+        .await;
+    let recorded: String = sqlx::query_scalar("SELECT snapshot_json FROM api_orders WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_one(shop.db())
+        .await
+        .unwrap();
+    assert_eq!(snapshot, serde_json::from_str::<OrderSnapshot>(&recorded).unwrap());
+
+    let (status, list) = shop.get("/orders").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["orders"][0]["order_id"], order_id);
+    assert_eq!(list["orders"][0]["status"], "COMPLETED");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn repeating_a_post_with_the_same_idempotency_key_never_charges_twice() {
+    let shop = TestShop::start().await;
+    let keyboards = shop.stock("KB-001").await;
+    let body = orders::example();
+
+    let (first, replays, order) = shop
+        .with_workers(|| async {
+            // Two clients racing with the same key, then a late retry after the saga finished.
+            let ((status_a, _, a), (status_b, _, b)) =
+                tokio::join!(shop.post_order(&body, Some("checkout-7")), shop.post_order(&body, Some("checkout-7")));
+            assert_eq!((status_a, status_b), (StatusCode::ACCEPTED, StatusCode::ACCEPTED), "{a} {b}");
+            assert_eq!(a["order_id"], b["order_id"]);
+            let order_id = a["order_id"].as_str().unwrap().to_owned();
+            let order = shop.wait_until_final(&order_id).await;
+            let (status_c, headers_c, c) = shop.post_order(&body, Some("checkout-7")).await;
+            assert_eq!(status_c, StatusCode::ACCEPTED);
+            assert_eq!(c["order_id"], order_id.as_str());
+            assert_eq!(c["status"], "COMPLETED", "a replay reports the order as it is now");
+            (order_id, headers_c, order)
+        })
+        .await;
+    assert_eq!(replays.get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    assert_eq!(order["status"], "COMPLETED");
+    assert_eq!(shop.ledger(&first).await.len(), 1, "one charge for one order");
+    assert_eq!(shop.stock("KB-001").await, keyboards - 1, "stock taken once");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM api_orders WHERE customer_id = $1", "ada").await, 1);
+
+    // The same key with a different request is refused and changes nothing.
+    let other = orders::with_items("ada", &[("CB-004", 3)]);
+    let (status, _, error) = shop.post_order(&other, Some("checkout-7")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(error["error"], "idempotency_key_reused");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM api_orders WHERE customer_id = $1", "ada").await, 1);
+    assert_eq!(shop.ledger(&first).await.len(), 1);
+
+    // The same key from another customer is another order.
+    let (status, _, elsewhere) = shop.post_order(&orders::with_items("grace", &[("KB-001", 1)]), Some("checkout-7")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_ne!(elsewhere["order_id"], first.as_str());
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_chosen_order_id_is_the_workflow_id_and_the_idempotency_key() {
+    let shop = TestShop::start().await;
+    let mut body = orders::example();
+    body["order_id"] = json!("web-2026-0001");
+    let (order, again) = shop
+        .with_workers(|| async {
+            let (status, _, accepted) = shop.post_order(&body, None).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+            assert_eq!(accepted["workflow_id"], "order-web-2026-0001");
+            let order = shop.wait_until_final("web-2026-0001").await;
+            let (_, _, again) = shop.post_order(&body, None).await;
+            (order, again)
+        })
+        .await;
+    assert_eq!(order["status"], "COMPLETED");
+    assert_eq!(again["order_id"], "web-2026-0001");
+    assert_eq!(shop.ledger("web-2026-0001").await.len(), 1);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_beyond_the_stock_is_rejected_and_holds_nothing() {
+    let shop = TestShop::start().await;
+    let posters = shop.stock("PR-007").await;
+    let order = shop
+        .with_workers(|| async {
+            let (status, _, accepted) = shop.post_order(&orders::with_items("ada", &[("PR-007", posters + 1)]), None).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "stock is the saga's business, not the edge's: {accepted}");
+            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+        })
+        .await;
+    let order_id = order["order_id"].as_str().unwrap();
+    assert_eq!(order["status"], "REJECTED", "{order}");
+    assert!(order["reason"].as_str().unwrap().contains("stock unavailable"), "{order}");
+    assert_eq!(shop.stock("PR-007").await, posters);
+    assert!(shop.ledger(order_id).await.is_empty(), "no money moved");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM notifications_outbox WHERE recipient = $1", "ada").await, 0);
+    // A refusal is a business outcome: the workflow itself completed normally.
+    assert_eq!(
+        shop.wait_until_closed(order["workflow_id"].as_str().unwrap()).await,
+        WorkflowExecutionStatus::Completed
+    );
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_card_gives_the_reserved_stock_back() {
+    let shop = TestShop::start().await;
+    let keyboards = shop.stock("KB-001").await;
+    let mut body = orders::with_items("ada", &[("KB-001", 2)]);
+    body["payment"]["card_token"] = json!("tok_decline_insufficient_funds");
+    let order = shop
+        .with_workers(|| async {
+            let (_, _, accepted) = shop.post_order(&body, None).await;
+            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+        })
+        .await;
+    let order_id = order["order_id"].as_str().unwrap();
+    assert_eq!(order["status"], "COMPENSATED", "{order}");
+    assert!(order["reason"].as_str().unwrap().starts_with("payment declined"), "{order}");
+    assert_eq!(shop.stock("KB-001").await, keyboards, "the reservation was released");
+    let released = shop.count("SELECT COUNT(*) FROM inventory_reservations WHERE reservation_id = $1 AND status = 'released'", order_id).await;
+    assert_eq!(released, 1);
+    assert!(shop.ledger(order_id).await.is_empty(), "a decline moves no money, so nothing is refunded");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await, 0);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hello_workflow_greets_after_a_durable_timer() {
+    let shop = TestShop::start().await;
+    let (greeting, history) = shop
+        .with_workers(|| async {
+            let input = HelloInput { name: "Ada".into(), pause_ms: 300, activity_task_queue: shop.activity_task_queue.clone() };
+            let options = WorkflowStartOptions::new(shop.workflow_task_queue.clone(), "hello-ada").build();
+            let handle = shop.client.start_workflow(HelloWorkflow::run, input, options).await.unwrap();
+            let greeting = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+            let history = handle.fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await.unwrap();
+            (greeting, history)
+        })
+        .await;
+    assert_eq!(greeting, "Hello, Ada!");
+    let kinds: Vec<EventType> = history.iter().map(|event| event.event_type()).collect();
+    let fired = kinds.iter().position(|kind| *kind == EventType::TimerFired).expect("a TimerFired event");
+    let scheduled = kinds.iter().position(|kind| *kind == EventType::ActivityTaskScheduled).expect("an activity");
+    assert!(fired < scheduled, "the timer fired before the activity was scheduled: {kinds:?}");
+    assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCompleted));
+    shop.stop().await;
+}

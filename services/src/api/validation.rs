@@ -68,7 +68,8 @@ pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
         if !(1..=MAX_QTY).contains(&item.qty) {
             problems.push(format!("items[{index}].qty must be between 1 and {MAX_QTY}"));
         }
-        *merged.entry(sku.to_owned()).or_default() += item.qty;
+        let total = merged.entry(sku.to_owned()).or_default();
+        *total = total.saturating_add(item.qty);
     }
     if merged.values().any(|qty| *qty > MAX_QTY) && problems.is_empty() {
         problems.push(format!("at most {MAX_QTY} of one SKU per order"));

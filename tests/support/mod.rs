@@ -1,0 +1,255 @@
+//! The harness every integration test uses: a real Temporal dev server (the `temporal` CLI,
+//! one per test, on free ports), the real services over real HTTP on free ports, a fresh
+//! database, and real workers on separate task queues. Nothing here is a mock of Temporal.
+//!
+//! Tests are parallel-safe: nothing is shared between two tests but the CPU.
+#![allow(dead_code)] // every test binary uses its own subset of the helpers
+
+pub mod orders;
+
+use capstone::{
+    db::Db,
+    shop::{ServiceAddrs, Shop, ShopConfig},
+    temporal::{
+        cli_binary,
+        dev_server::{DevServer, DevServerConfig},
+    },
+    workers,
+};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::{future::Future, path::PathBuf, time::Duration};
+use temporalio_client::{Client, WorkflowDescribeOptions, WorkflowExecutionStatus};
+use tokio::time::Instant;
+
+/// How long any wait in a test may take before it fails (generous: CI machines are slow).
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+pub struct TestShop {
+    pub server: DevServer,
+    pub client: Client,
+    pub shop: Shop,
+    pub http: reqwest::Client,
+    pub database_url: String,
+    pub workflow_task_queue: String,
+    pub activity_task_queue: String,
+    _dir: tempfile::TempDir,
+}
+
+/// The `temporal` CLI for tests: `TEMPORAL_CLI`, else the project-local one from `make setup`.
+pub fn temporal_cli() -> PathBuf {
+    let explicit = std::env::var_os("TEMPORAL_CLI").map(PathBuf::from);
+    cli_binary::find(explicit.as_deref()).unwrap_or_else(|error| panic!("{error:#}"))
+}
+
+/// A fresh Temporal dev server for one test: in memory, headless, on free ports.
+pub async fn start_temporal() -> (DevServer, Client) {
+    capstone::telemetry::init(Default::default());
+    let server = DevServer::start(DevServerConfig::ephemeral(temporal_cli()), PATIENCE)
+        .await
+        .expect("the Temporal dev server starts");
+    let client = capstone::temporal::connect(&server.address, "default", "capstone-test", PATIENCE)
+        .await
+        .expect("a client connects to the dev server");
+    (server, client)
+}
+
+impl TestShop {
+    /// Temporal + every service on SQLite in a temporary folder.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
+        Self::start_on(database_url, dir).await
+    }
+
+    /// Temporal + every service on the given database (e.g. a fresh PostgreSQL database).
+    pub async fn start_on(database_url: String, dir: tempfile::TempDir) -> Self {
+        let (server, client) = start_temporal().await;
+        let config = ShopConfig {
+            database_url: database_url.clone(),
+            addrs: ServiceAddrs::ephemeral(),
+            workflow_task_queue: "test-workflows".to_owned(),
+            activity_task_queue: "test-activities".to_owned(),
+            temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
+            namespace: "default".to_owned(),
+        };
+        let shop = Shop::start(&config, client.clone()).await.expect("the services start");
+        Self {
+            server,
+            client,
+            shop,
+            http: reqwest::Client::new(),
+            database_url,
+            workflow_task_queue: config.workflow_task_queue,
+            activity_task_queue: config.activity_task_queue,
+            _dir: dir,
+        }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.shop.db
+    }
+
+    pub fn api_url(&self) -> String {
+        self.shop.api.url()
+    }
+
+    /// Runs `body` while a workflow worker and an activity worker (separate task queues, as
+    /// in production) poll this test's server; drains them afterwards.
+    pub async fn with_workers<F, Fut, T>(&self, body: F) -> T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let runtime = workers::runtime().expect("the SDK runtime starts");
+        let mut workflow_worker = workers::workflow_worker(&runtime, self.client.clone(), &self.workflow_task_queue)
+            .expect("the workflow worker is created");
+        let mut activity_worker =
+            workers::activity_worker(&runtime, self.client.clone(), &self.activity_task_queue, &self.shop.urls())
+                .expect("the activity worker is created");
+        let stop_workflows = workflow_worker.shutdown_handle();
+        let stop_activities = activity_worker.shutdown_handle();
+        let run_workers = async {
+            let (workflows, activities) = tokio::join!(workflow_worker.run(), activity_worker.run());
+            workflows.expect("the workflow worker runs");
+            activities.expect("the activity worker runs");
+        };
+        let run_body = async {
+            let outcome = body().await;
+            stop_workflows();
+            stop_activities();
+            outcome
+        };
+        let (outcome, ()) = tokio::join!(run_body, run_workers);
+        outcome
+    }
+
+    /// `POST /orders` with an optional `Idempotency-Key`; returns status, headers and body.
+    pub async fn post_order(&self, body: &Value, idempotency_key: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut request = self.http.post(format!("{}/orders", self.api_url())).json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let response = request.send().await.expect("the api answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, headers, body)
+    }
+
+    /// `GET` on the api; returns status and JSON body.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        let response = self.http.get(format!("{}{path}", self.api_url())).send().await.expect("the api answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls `GET /orders/{id}` until the order reaches a terminal status.
+    pub async fn wait_until_final(&self, order_id: &str) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let (status, order) = self.get(&format!("/orders/{order_id}")).await;
+            assert_eq!(status, StatusCode::OK, "GET /orders/{order_id}: {order}");
+            if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&order["status"].as_str().unwrap_or_default()) {
+                return order;
+            }
+            assert!(Instant::now() < deadline, "order {order_id} still not final: {order}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The workflow's status on the server, or `None` when the server has no such workflow.
+    pub async fn workflow_status(&self, workflow_id: &str) -> Option<WorkflowExecutionStatus> {
+        let handle = self.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(workflow_id.to_owned());
+        match handle.describe(WorkflowDescribeOptions::default()).await {
+            Ok(description) => Some(description.status()),
+            Err(error) if error.to_string().to_lowercase().contains("not found") => None,
+            Err(error) => panic!("describe {workflow_id}: {error}"),
+        }
+    }
+
+    /// Waits until the server reports the workflow closed, and returns its final status.
+    pub async fn wait_until_closed(&self, workflow_id: &str) -> WorkflowExecutionStatus {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let status = self.workflow_status(workflow_id).await;
+            if let Some(status) = status
+                && status != WorkflowExecutionStatus::Running
+            {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "{workflow_id} still {status:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn stock(&self, sku: &str) -> i64 {
+        sqlx::query_scalar("SELECT available FROM inventory_stock WHERE sku = $1")
+            .bind(sku)
+            .fetch_one(self.db())
+            .await
+            .expect("the SKU exists")
+    }
+
+    /// `(kind, amount_cents)` of every ledger row of an order, oldest first.
+    pub async fn ledger(&self, order_id: &str) -> Vec<(String, i64)> {
+        sqlx::query_as("SELECT kind, amount_cents FROM payments_ledger WHERE order_id = $1 ORDER BY created_at_ms, entry_id")
+            .bind(order_id)
+            .fetch_all(self.db())
+            .await
+            .expect("the ledger is readable")
+    }
+
+    pub async fn count(&self, sql: &'static str, value: &str) -> i64 {
+        sqlx::query_scalar(sql).bind(value).fetch_one(self.db()).await.expect("the count query runs")
+    }
+
+    pub async fn stop(self) {
+        self.shop.stop().await.expect("the services stop");
+        self.server.stop().await.expect("the dev server stops");
+    }
+}
+
+/// The four backend services on a fresh SQLite database, without Temporal: for activity
+/// tests, which call the services through the real activity code.
+pub struct Backend {
+    pub db: Db,
+    pub inventory: capstone::http::RunningService,
+    pub payments: capstone::http::RunningService,
+    pub shipping: capstone::http::RunningService,
+    pub notifications: capstone::http::RunningService,
+    shutdown: tokio_util::sync::CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Backend {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let db = capstone::db::connect(&format!("sqlite://{}/backend.db?mode=rwc", dir.path().display()))
+            .await
+            .expect("the database opens");
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let any = "127.0.0.1:0".parse().unwrap();
+        Self {
+            inventory: capstone::inventory::start(db.clone(), any, shutdown.clone()).await.unwrap(),
+            payments: capstone::payments::start(db.clone(), any, shutdown.clone()).await.unwrap(),
+            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone()).await.unwrap(),
+            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone()).await.unwrap(),
+            db,
+            shutdown,
+            _dir: dir,
+        }
+    }
+
+    /// The HTTP client an activity uses to reach one of these services.
+    pub fn client(service: &'static str, url: &str) -> capstone_activities::service_client::ServiceClient {
+        capstone_activities::service_client::ServiceClient::new(service, url, reqwest::Client::new())
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for service in [self.inventory, self.payments, self.shipping, self.notifications] {
+            service.stopped().await.unwrap();
+        }
+    }
+}
