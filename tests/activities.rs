@@ -35,7 +35,11 @@ fn reserve(id: &str, sku: &str, qty: u32) -> ReserveStockRequest {
 }
 
 async fn stock(backend: &Backend, sku: &str) -> i64 {
-    sqlx::query_scalar("SELECT available FROM inventory_stock WHERE sku = $1").bind(sku).fetch_one(&backend.db).await.unwrap()
+    sqlx::query_scalar("SELECT available FROM inventory_stock WHERE sku = $1")
+        .bind(sku)
+        .fetch_one(&backend.db)
+        .await
+        .unwrap()
 }
 
 async fn ledger_rows(backend: &Backend) -> Vec<(String, String, i64)> {
@@ -61,7 +65,10 @@ async fn reserving_twice_with_one_reservation_id_takes_stock_once() {
 
     // Releasing twice gives the stock back once.
     for _ in 0..2 {
-        let released = env.run(InventoryActivities::release_stock, ReleaseStockRequest { reservation_id: "res-1".into() }).await.unwrap();
+        let released = env
+            .run(InventoryActivities::release_stock, ReleaseStockRequest { reservation_id: "res-1".into() })
+            .await
+            .unwrap();
         assert_eq!(released.status, ReservationStatus::Released);
     }
     assert_eq!(stock(&backend, "KB-001").await, before);
@@ -75,7 +82,9 @@ async fn a_release_that_overtakes_its_reserve_blocks_the_late_reserve() {
         .register_activities(InventoryActivities::new(Backend::client("inventory", &backend.inventory.url())))
         .build();
     let before = stock(&backend, "MS-002").await;
-    env.run(InventoryActivities::release_stock, ReleaseStockRequest { reservation_id: "res-late".into() }).await.unwrap();
+    env.run(InventoryActivities::release_stock, ReleaseStockRequest { reservation_id: "res-late".into() })
+        .await
+        .unwrap();
     let late = env.run(InventoryActivities::reserve_stock, reserve("res-late", "MS-002", 2)).await.unwrap();
     assert_eq!(late.status, ReservationStatus::Released, "the late reserve finds the release");
     assert!(late.lines.is_empty());
@@ -175,7 +184,10 @@ async fn a_refund_that_overtakes_its_charge_voids_the_charge() {
 async fn one_message_key_means_one_email() {
     let backend = Backend::start().await;
     let env = ActivityEnvironment::builder_with_default()
-        .register_activities(NotificationActivities::new(Backend::client("notifications", &backend.notifications.url())))
+        .register_activities(NotificationActivities::new(Backend::client(
+            "notifications",
+            &backend.notifications.url(),
+        )))
         .build();
     let email = SendEmailRequest {
         message_key: "ord-1:confirmation".into(),
@@ -186,7 +198,8 @@ async fn one_message_key_means_one_email() {
     for _ in 0..3 {
         env.run(NotificationActivities::send_email, email.clone()).await.unwrap();
     }
-    let emails: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications_outbox").fetch_one(&backend.db).await.unwrap();
+    let emails: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM notifications_outbox").fetch_one(&backend.db).await.unwrap();
     assert_eq!(emails, 1);
     backend.stop().await;
 }

@@ -36,24 +36,123 @@ fn example_with(change: impl FnOnce(&mut Value)) -> Body {
 }
 
 fn cases() -> Vec<Case> {
-    let case = |name, body, status, error, mentions| Case { name, body, idempotency_key: None, status, error, mentions };
+    let case =
+        |name, body, status, error, mentions| Case { name, body, idempotency_key: None, status, error, mentions };
     vec![
-        case("truncated JSON", Body::Raw("application/json", r#"{"customer_id": "ada", "items": ["#.into()), StatusCode::BAD_REQUEST, "malformed_json", "JSON"),
-        case("not JSON", Body::Raw("text/plain", "customer=ada".into()), StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "application/json"),
-        case("missing items", example_with(|b| { b.as_object_mut().unwrap().remove("items"); }), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "items"),
-        case("quantity of the wrong type", example_with(|b| b["items"][0]["qty"] = json!("two")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_body", "qty"),
-        case("no items", example_with(|b| b["items"] = json!([])), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "items must not be empty"),
-        case("zero quantity", example_with(|b| b["items"][0]["qty"] = json!(0)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "items[0].qty"),
-        case("negative quantity", example_with(|b| b["items"][1]["qty"] = json!(-3)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "items[1].qty"),
-        case("huge quantity", example_with(|b| b["items"][0]["qty"] = json!(1_000_000_000_000i64)), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "items[0].qty"),
-        case("unknown SKU", example_with(|b| b["items"][0]["sku"] = json!("NOPE-404")), StatusCode::UNPROCESSABLE_ENTITY, "unknown_sku", "NOPE-404"),
-        case("lowercase SKU", example_with(|b| b["items"][0]["sku"] = json!("kb-001")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "items[0].sku"),
-        case("empty customer", example_with(|b| b["customer_id"] = json!("")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "customer_id"),
-        case("country is not a code", example_with(|b| b["shipping_address"]["country"] = json!("Germany")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "country"),
-        case("control characters in the address", example_with(|b| b["shipping_address"]["city"] = json!("Ber\u{0}lin")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "city"),
-        case("unknown payment provider", example_with(|b| b["payment"]["provider"] = json!("barter")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "payment.provider"),
-        case("order id with spaces", example_with(|b| b["order_id"] = json!("my order")), StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", "order_id"),
-        case("body over the limit", Body::Raw("application/json", format!(r#"{{"customer_id": "{}"}}"#, "a".repeat(100 * 1024))), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "bytes"),
+        case(
+            "truncated JSON",
+            Body::Raw("application/json", r#"{"customer_id": "ada", "items": ["#.into()),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            "JSON",
+        ),
+        case(
+            "not JSON",
+            Body::Raw("text/plain", "customer=ada".into()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "application/json",
+        ),
+        case(
+            "missing items",
+            example_with(|b| {
+                b.as_object_mut().unwrap().remove("items");
+            }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "items",
+        ),
+        case(
+            "quantity of the wrong type",
+            example_with(|b| b["items"][0]["qty"] = json!("two")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_body",
+            "qty",
+        ),
+        case(
+            "no items",
+            example_with(|b| b["items"] = json!([])),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "items must not be empty",
+        ),
+        case(
+            "zero quantity",
+            example_with(|b| b["items"][0]["qty"] = json!(0)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "items[0].qty",
+        ),
+        case(
+            "negative quantity",
+            example_with(|b| b["items"][1]["qty"] = json!(-3)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "items[1].qty",
+        ),
+        case(
+            "huge quantity",
+            example_with(|b| b["items"][0]["qty"] = json!(1_000_000_000_000i64)),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "items[0].qty",
+        ),
+        case(
+            "unknown SKU",
+            example_with(|b| b["items"][0]["sku"] = json!("NOPE-404")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_sku",
+            "NOPE-404",
+        ),
+        case(
+            "lowercase SKU",
+            example_with(|b| b["items"][0]["sku"] = json!("kb-001")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "items[0].sku",
+        ),
+        case(
+            "empty customer",
+            example_with(|b| b["customer_id"] = json!("")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "customer_id",
+        ),
+        case(
+            "country is not a code",
+            example_with(|b| b["shipping_address"]["country"] = json!("Germany")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "country",
+        ),
+        case(
+            "control characters in the address",
+            example_with(|b| b["shipping_address"]["city"] = json!("Ber\u{0}lin")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "city",
+        ),
+        case(
+            "unknown payment provider",
+            example_with(|b| b["payment"]["provider"] = json!("barter")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "payment.provider",
+        ),
+        case(
+            "order id with spaces",
+            example_with(|b| b["order_id"] = json!("my order")),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_request",
+            "order_id",
+        ),
+        case(
+            "body over the limit",
+            Body::Raw("application/json", format!(r#"{{"customer_id": "{}"}}"#, "a".repeat(100 * 1024))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "bytes",
+        ),
         Case {
             name: "idempotency key with spaces",
             body: Body::Json(orders::example()),
@@ -69,10 +168,8 @@ fn cases() -> Vec<Case> {
 async fn bad_orders_get_a_clear_4xx_and_change_nothing() {
     // No workers at all: if anything were started, it would sit on the server for us to find.
     let shop = TestShop::start().await;
-    let stock_before: Vec<(String, i64)> = sqlx::query_as("SELECT sku, available FROM inventory_stock ORDER BY sku")
-        .fetch_all(shop.db())
-        .await
-        .unwrap();
+    let stock_before: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, available FROM inventory_stock ORDER BY sku").fetch_all(shop.db()).await.unwrap();
 
     for case in cases() {
         let mut request = shop.http.post(format!("{}/orders", shop.api_url()));
@@ -85,7 +182,8 @@ async fn bad_orders_get_a_clear_4xx_and_change_nothing() {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
-        let body: Value = response.json().await.unwrap_or_else(|error| panic!("{}: the error body is not JSON: {error}", case.name));
+        let body: Value =
+            response.json().await.unwrap_or_else(|error| panic!("{}: the error body is not JSON: {error}", case.name));
         assert_eq!(status, case.status, "{}: {body}", case.name);
         assert_eq!(body["error"], case.error, "{}: {body}", case.name);
         let detail = body["detail"].as_str().unwrap_or_else(|| panic!("{}: no detail in {body}", case.name));
@@ -93,17 +191,17 @@ async fn bad_orders_get_a_clear_4xx_and_change_nothing() {
     }
 
     // Nothing was written anywhere ...
-    for table in ["api_orders", "inventory_reservations", "payments_ledger", "shipping_shipments", "notifications_outbox"] {
+    for table in
+        ["api_orders", "inventory_reservations", "payments_ledger", "shipping_shipments", "notifications_outbox"]
+    {
         let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
             .fetch_one(shop.db())
             .await
             .unwrap();
         assert_eq!(rows, 0, "{table} has rows after bad requests");
     }
-    let stock_after: Vec<(String, i64)> = sqlx::query_as("SELECT sku, available FROM inventory_stock ORDER BY sku")
-        .fetch_all(shop.db())
-        .await
-        .unwrap();
+    let stock_after: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sku, available FROM inventory_stock ORDER BY sku").fetch_all(shop.db()).await.unwrap();
     assert_eq!(stock_before, stock_after);
     assert_eq!(shop.workflow_status("order-must-not-exist").await, None);
 

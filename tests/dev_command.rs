@@ -66,7 +66,8 @@ fn dev_runs_a_demo_order_to_completion_and_leaves_no_process_on_sigterm() {
         }
     };
     assert!(outcome.contains(" is COMPLETED after "), "{}", output.join("\n"));
-    let server_pid = server_pid.unwrap_or_else(|| panic!("dev did not print the dev server's pid:\n{}", output.join("\n")));
+    let server_pid =
+        server_pid.unwrap_or_else(|| panic!("dev did not print the dev server's pid:\n{}", output.join("\n")));
     assert!(alive(server_pid), "the dev server runs while dev runs");
     assert!(dir.path().join(".data/temporal.db").exists(), "the dev server keeps its state under .data/");
     assert!(dir.path().join(".data/capstone.db").exists(), "the services' SQLite file is under .data/");
@@ -105,7 +106,15 @@ fn dev_without_the_temporal_cli_says_how_to_get_it() {
 #[test]
 fn every_role_has_help() {
     let roles = [
-        "dev", "api", "inventory", "payments", "shipping", "notifications", "workflow-worker", "activity-worker", "hello",
+        "dev",
+        "api",
+        "inventory",
+        "payments",
+        "shipping",
+        "notifications",
+        "workflow-worker",
+        "activity-worker",
+        "hello",
     ];
     for role in roles {
         let output = Command::new(CAPSTONE).args([role, "--help"]).output().unwrap();

@@ -38,7 +38,8 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
     let workflow_id = order["workflow_id"].as_str().unwrap();
     assert_eq!(order["status"], "COMPLETED", "{order}");
     assert_eq!(order["source"], "read_model", "a finished order is answered from the read model");
-    let steps: Vec<&str> = order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let steps: Vec<&str> =
+        order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     let mut phases = steps.clone();
     phases.dedup();
     assert_eq!(
@@ -49,7 +50,10 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
     // On the server: the order and its shipment child both completed. (The read model is
     // written by the workflow's last activity, so the workflow closes just after it.)
     assert_eq!(shop.wait_until_closed(workflow_id).await, WorkflowExecutionStatus::Completed);
-    assert_eq!(shop.workflow_status(&format!("{workflow_id}-shipment")).await, Some(WorkflowExecutionStatus::Completed));
+    assert_eq!(
+        shop.workflow_status(&format!("{workflow_id}-shipment")).await,
+        Some(WorkflowExecutionStatus::Completed)
+    );
 
     // In every service's own tables.
     assert_eq!(shop.stock("KB-001").await, keyboards - 1);
@@ -58,7 +62,9 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
     assert_eq!(order["charge_id"].as_str().map(|id| id.starts_with("ch_")), Some(true));
     let shipments = shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await;
     assert_eq!(shipments, 1);
-    let emails = shop.count("SELECT COUNT(*) FROM notifications_outbox WHERE message_key = $1", &format!("{order_id}:confirmation")).await;
+    let emails = shop
+        .count("SELECT COUNT(*) FROM notifications_outbox WHERE message_key = $1", &format!("{order_id}:confirmation"))
+        .await;
     assert_eq!(emails, 1);
     let recorded = shop.count("SELECT COUNT(*) FROM api_orders WHERE order_id = $1 AND status = 'COMPLETED' AND snapshot_json IS NOT NULL", order_id).await;
     assert_eq!(recorded, 1, "the read model holds the final state");
@@ -122,7 +128,8 @@ async fn repeating_a_post_with_the_same_idempotency_key_never_charges_twice() {
     assert_eq!(shop.ledger(&first).await.len(), 1);
 
     // The same key from another customer is another order.
-    let (status, _, elsewhere) = shop.post_order(&orders::with_items("grace", &[("KB-001", 1)]), Some("checkout-7")).await;
+    let (status, _, elsewhere) =
+        shop.post_order(&orders::with_items("grace", &[("KB-001", 1)]), Some("checkout-7")).await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_ne!(elsewhere["order_id"], first.as_str());
     shop.stop().await;
@@ -155,7 +162,8 @@ async fn an_order_beyond_the_stock_is_rejected_and_holds_nothing() {
     let posters = shop.stock("PR-007").await;
     let order = shop
         .with_workers(|| async {
-            let (status, _, accepted) = shop.post_order(&orders::with_items("ada", &[("PR-007", posters + 1)]), None).await;
+            let (status, _, accepted) =
+                shop.post_order(&orders::with_items("ada", &[("PR-007", posters + 1)]), None).await;
             assert_eq!(status, StatusCode::ACCEPTED, "stock is the saga's business, not the edge's: {accepted}");
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
@@ -190,7 +198,12 @@ async fn a_declined_card_gives_the_reserved_stock_back() {
     assert_eq!(order["status"], "COMPENSATED", "{order}");
     assert!(order["reason"].as_str().unwrap().starts_with("payment declined"), "{order}");
     assert_eq!(shop.stock("KB-001").await, keyboards, "the reservation was released");
-    let released = shop.count("SELECT COUNT(*) FROM inventory_reservations WHERE reservation_id = $1 AND status = 'released'", order_id).await;
+    let released = shop
+        .count(
+            "SELECT COUNT(*) FROM inventory_reservations WHERE reservation_id = $1 AND status = 'released'",
+            order_id,
+        )
+        .await;
     assert_eq!(released, 1);
     assert!(shop.ledger(order_id).await.is_empty(), "a decline moves no money, so nothing is refunded");
     assert_eq!(shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await, 0);
@@ -202,7 +215,8 @@ async fn hello_workflow_greets_after_a_durable_timer() {
     let shop = TestShop::start().await;
     let (greeting, history) = shop
         .with_workers(|| async {
-            let input = HelloInput { name: "Ada".into(), pause_ms: 300, activity_task_queue: shop.activity_task_queue.clone() };
+            let input =
+                HelloInput { name: "Ada".into(), pause_ms: 300, activity_task_queue: shop.activity_task_queue.clone() };
             let options = WorkflowStartOptions::new(shop.workflow_task_queue.clone(), "hello-ada").build();
             let handle = shop.client.start_workflow(HelloWorkflow::run, input, options).await.unwrap();
             let greeting = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();

@@ -38,9 +38,21 @@ pub fn register_all(options: &mut WorkerOptions, urls: &ServiceUrls) -> Result<(
         .build()?;
     options
         .register_activities(hello::HelloActivities)
-        .register_activities(inventory::InventoryActivities::new(ServiceClient::new("inventory", &urls.inventory, http.clone())))
-        .register_activities(payments::PaymentActivities::new(ServiceClient::new("payments", &urls.payments, http.clone())))
-        .register_activities(shipping::ShippingActivities::new(ServiceClient::new("shipping", &urls.shipping, http.clone())))
+        .register_activities(inventory::InventoryActivities::new(ServiceClient::new(
+            "inventory",
+            &urls.inventory,
+            http.clone(),
+        )))
+        .register_activities(payments::PaymentActivities::new(ServiceClient::new(
+            "payments",
+            &urls.payments,
+            http.clone(),
+        )))
+        .register_activities(shipping::ShippingActivities::new(ServiceClient::new(
+            "shipping",
+            &urls.shipping,
+            http.clone(),
+        )))
         .register_activities(notifications::NotificationActivities::new(ServiceClient::new(
             "notifications",
             &urls.notifications,

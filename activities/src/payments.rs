@@ -22,12 +22,20 @@ impl PaymentActivities {
     /// Idempotent by `idempotency_key` (unique in the ledger): a retry after a lost response
     /// gets the first charge back instead of a second charge.
     #[activity(definition = ChargeActivity)]
-    pub async fn charge(self: Arc<Self>, _ctx: ActivityContext, request: ChargeRequest) -> Result<Charge, ActivityError> {
+    pub async fn charge(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: ChargeRequest,
+    ) -> Result<Charge, ActivityError> {
         self.payments.post("/charges", &request).await
     }
 
     #[activity(definition = RefundActivity)]
-    pub async fn refund(self: Arc<Self>, _ctx: ActivityContext, request: RefundRequest) -> Result<Refund, ActivityError> {
+    pub async fn refund(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: RefundRequest,
+    ) -> Result<Refund, ActivityError> {
         self.payments.post("/refunds", &request).await
     }
 }

@@ -20,7 +20,11 @@ impl ReadModelActivities {
 #[activities]
 impl ReadModelActivities {
     #[activity(definition = RecordOrder)]
-    pub async fn record_order(self: Arc<Self>, _ctx: ActivityContext, snapshot: OrderSnapshot) -> Result<(), ActivityError> {
+    pub async fn record_order(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        snapshot: OrderSnapshot,
+    ) -> Result<(), ActivityError> {
         let path = format!("/internal/orders/{}", snapshot.order_id);
         let _: serde_json::Value = self.api.put(&path, &snapshot).await?;
         Ok(())

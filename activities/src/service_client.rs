@@ -40,7 +40,12 @@ impl ServiceClient {
         self.send(Method::PUT, path, body).await
     }
 
-    async fn send<B: Serialize, R: DeserializeOwned>(&self, method: Method, path: &str, body: &B) -> Result<R, ActivityError> {
+    async fn send<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: &B,
+    ) -> Result<R, ActivityError> {
         let url = format!("{}{path}", self.base_url);
         let response = self
             .http
@@ -57,10 +62,13 @@ impl ServiceClient {
         if status.is_success() {
             return serde_json::from_slice(&bytes).map_err(|error| {
                 ActivityError::from(
-                    ApplicationFailure::builder(format!("{} answered {method} {url} with an unreadable body: {error}", self.service))
-                        .type_name("InvalidResponse".to_owned())
-                        .non_retryable(true)
-                        .build(),
+                    ApplicationFailure::builder(format!(
+                        "{} answered {method} {url} with an unreadable body: {error}",
+                        self.service
+                    ))
+                    .type_name("InvalidResponse".to_owned())
+                    .non_retryable(true)
+                    .build(),
                 )
             });
         }
@@ -72,9 +80,8 @@ impl ServiceClient {
         if is_transient(status) {
             return Err(self.unavailable(format!("{method} {url} answered {status}: {detail}")));
         }
-        let failure_type = body
-            .map(|body| failure_type_for_code(&body.error))
-            .unwrap_or_else(|| INVALID_REQUEST.to_owned());
+        let failure_type =
+            body.map(|body| failure_type_for_code(&body.error)).unwrap_or_else(|| INVALID_REQUEST.to_owned());
         tracing::warn!(service = self.service, %status, failure_type, "request refused: {detail}");
         Err(ApplicationFailure::builder(format!("{} refused: {detail}", self.service))
             .type_name(failure_type)

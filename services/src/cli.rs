@@ -3,8 +3,8 @@
 use crate::{
     api::{self, ApiSettings},
     config::{
-        ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ServiceUrlArgs, ShippingAddr, TaskQueueArgs,
-        TemporalArgs, UiArgs,
+        ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ServiceUrlArgs, ShippingAddr,
+        TaskQueueArgs, TemporalArgs, UiArgs,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -197,7 +197,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?;
             let runtime = workers::runtime()?;
-            let worker = workers::activity_worker(&runtime, client, &args.task_queues.activity_task_queue, &args.urls.to_urls())?;
+            let worker = workers::activity_worker(
+                &runtime,
+                client,
+                &args.task_queues.activity_task_queue,
+                &args.urls.to_urls(),
+            )?;
             workers::run_until(worker, "activity", shutdown::on_signals()).await
         }
     }

@@ -64,8 +64,10 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
                     // Wait for the write lock instead of failing with SQLITE_BUSY, and trade
                     // a little durability on power loss for much faster commits (WAL keeps
                     // the database consistent either way).
-                    conn.execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;")
-                        .await?;
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                    )
+                    .await?;
                 }
                 Ok(())
             })
@@ -78,11 +80,7 @@ pub async fn connect(database_url: &str) -> anyhow::Result<Db> {
 
 /// Applies `owner`'s migrations (idempotent: applied ones are skipped).
 pub async fn migrate(db: &Db, owner: Owner) -> anyhow::Result<()> {
-    owner
-        .migrator()
-        .run(db)
-        .await
-        .with_context(|| format!("migrating the {} tables", owner.name()))?;
+    owner.migrator().run(db).await.with_context(|| format!("migrating the {} tables", owner.name()))?;
     tracing::debug!(service = owner.name(), "migrations applied");
     Ok(())
 }

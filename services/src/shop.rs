@@ -58,7 +58,8 @@ impl Shop {
         let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token()).await?;
         let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token()).await?;
         let shipping = shipping::start(db.clone(), config.addrs.shipping, shutdown.child_token()).await?;
-        let notifications = notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token()).await?;
+        let notifications =
+            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token()).await?;
         let settings = ApiSettings {
             workflow_task_queue: config.workflow_task_queue.clone(),
             activity_task_queue: config.activity_task_queue.clone(),

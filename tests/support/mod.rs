@@ -125,7 +125,11 @@ impl TestShop {
     }
 
     /// `POST /orders` with an optional `Idempotency-Key`; returns status, headers and body.
-    pub async fn post_order(&self, body: &Value, idempotency_key: Option<&str>) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+    pub async fn post_order(
+        &self,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = self.http.post(format!("{}/orders", self.api_url())).json(body);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
@@ -144,18 +148,24 @@ impl TestShop {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    /// Polls `GET /orders/{id}` until the order reaches a terminal status.
+    /// Polls `GET /orders/{id}` until the order is final: terminal in the read model and its
+    /// workflow closed on the server (the read model is written by the workflow's last
+    /// activity, just before it completes). Returns the api's final answer.
     pub async fn wait_until_final(&self, order_id: &str) -> Value {
         let deadline = Instant::now() + PATIENCE;
-        loop {
+        let order = loop {
             let (status, order) = self.get(&format!("/orders/{order_id}")).await;
             assert_eq!(status, StatusCode::OK, "GET /orders/{order_id}: {order}");
-            if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&order["status"].as_str().unwrap_or_default()) {
-                return order;
+            let terminal = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"]
+                .contains(&order["status"].as_str().unwrap_or_default());
+            if terminal && order["source"] == "read_model" {
+                break order;
             }
             assert!(Instant::now() < deadline, "order {order_id} still not final: {order}");
             tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        };
+        self.wait_until_closed(order["workflow_id"].as_str().expect("a workflow id")).await;
+        order
     }
 
     /// The workflow's status on the server, or `None` when the server has no such workflow.
@@ -193,11 +203,13 @@ impl TestShop {
 
     /// `(kind, amount_cents)` of every ledger row of an order, oldest first.
     pub async fn ledger(&self, order_id: &str) -> Vec<(String, i64)> {
-        sqlx::query_as("SELECT kind, amount_cents FROM payments_ledger WHERE order_id = $1 ORDER BY created_at_ms, entry_id")
-            .bind(order_id)
-            .fetch_all(self.db())
-            .await
-            .expect("the ledger is readable")
+        sqlx::query_as(
+            "SELECT kind, amount_cents FROM payments_ledger WHERE order_id = $1 ORDER BY created_at_ms, entry_id",
+        )
+        .bind(order_id)
+        .fetch_all(self.db())
+        .await
+        .expect("the ledger is readable")
     }
 
     pub async fn count(&self, sql: &'static str, value: &str) -> i64 {
@@ -225,9 +237,12 @@ pub struct Backend {
 impl Backend {
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let db = capstone::db::connect(&format!("sqlite://{}/backend.db?mode=rwc", dir.path().display()))
-            .await
-            .expect("the database opens");
+        let url = format!("sqlite://{}/backend.db?mode=rwc", dir.path().display());
+        Self::start_on(&url, dir).await
+    }
+
+    pub async fn start_on(database_url: &str, dir: tempfile::TempDir) -> Self {
+        let db = capstone::db::connect(database_url).await.expect("the database opens");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let any = "127.0.0.1:0".parse().unwrap();
         Self {
@@ -252,4 +267,30 @@ impl Backend {
             service.stopped().await.unwrap();
         }
     }
+}
+
+/// A fresh, empty PostgreSQL database for one test, or `None` (and a note on stderr) when
+/// `CAPSTONE_TEST_POSTGRES_URL` is not set. `make test` sets it (it starts a throwaway
+/// PostgreSQL); in CI (`CI` set) a missing PostgreSQL is a failure, not a skip.
+pub async fn fresh_postgres_database() -> Option<String> {
+    let Ok(admin_url) = std::env::var("CAPSTONE_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CAPSTONE_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL tests (use `make test`)"
+        );
+        eprintln!("skipped: set CAPSTONE_TEST_POSTGRES_URL (or run `make test`) to run the PostgreSQL tests");
+        return None;
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("capstone_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+        .await
+        .expect("PostgreSQL answers at CAPSTONE_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("a test database can be created");
+    let mut url = url::Url::parse(&admin_url).expect("CAPSTONE_TEST_POSTGRES_URL is a URL");
+    url.set_path(&name);
+    Some(url.to_string())
 }

@@ -6,9 +6,7 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 use temporalio_macros::{activity_definitions, workflow, workflow_methods};
-use temporalio_sdk::{
-    ActivityOptions, WorkflowContext, WorkflowResult, activities::ActivityError,
-};
+use temporalio_sdk::{ActivityOptions, WorkflowContext, WorkflowResult, activities::ActivityError};
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct HelloInput {
@@ -35,9 +33,7 @@ impl HelloWorkflow {
         let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
             .task_queue(input.activity_task_queue)
             .build();
-        let greeting = ctx
-            .execute_activity(HelloActivities::compose_greeting, input.name, options)
-            .await?;
+        let greeting = ctx.execute_activity(HelloActivities::compose_greeting, input.name, options).await?;
         Ok(greeting)
     }
 }

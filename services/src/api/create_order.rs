@@ -85,7 +85,10 @@ pub(super) async fn create_order(
                 read_model::forget(&state.db, &order_id).await?;
             }
             tracing::error!(%order_id, "starting the order workflow failed: {error}");
-            return Err(ApiError::unavailable("temporal_unavailable", "the order could not be started; retry the same request"));
+            return Err(ApiError::unavailable(
+                "temporal_unavailable",
+                "the order could not be started; retry the same request",
+            ));
         }
     }
 
@@ -111,9 +114,8 @@ fn order_id_for(request: &CreateOrderRequest, order: &ValidOrder, headers: &Head
     }
     match headers.get("idempotency-key") {
         Some(key) => {
-            let key = key
-                .to_str()
-                .map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+            let key =
+                key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
             validation::validate_key("Idempotency-Key", key, 128)?;
             let name = format!("{}\n{key}", order.customer_id);
             Ok(format!("ord-{}", uuid::Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).simple()))
@@ -146,7 +148,8 @@ async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec<OrderLine>
         return Err(unavailable(format!("inventory answered {}", response.status())));
     }
     let catalog: Catalog = response.json().await.map_err(|error| unavailable(error.to_string()))?;
-    let prices: HashMap<&str, i64> = catalog.items.iter().map(|item| (item.sku.as_str(), item.unit_price_cents)).collect();
+    let prices: HashMap<&str, i64> =
+        catalog.items.iter().map(|item| (item.sku.as_str(), item.unit_price_cents)).collect();
     let unknown: Vec<&str> = skus.iter().copied().filter(|sku| !prices.contains_key(sku)).collect();
     if !unknown.is_empty() {
         return Err(ApiError::invalid("unknown_sku", format!("not in the catalog: {}", unknown.join(", "))));

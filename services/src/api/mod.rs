@@ -58,10 +58,8 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Api).await?;
-    let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(2))
-        .timeout(Duration::from_secs(5))
-        .build()?;
+    let http =
+        reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(5)).build()?;
     let state = ApiState { db, temporal, http, settings: Arc::new(settings) };
     start_service(NAME, service_router(NAME, routes::routes(state)), addr, shutdown).await
 }

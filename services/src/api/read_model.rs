@@ -113,7 +113,12 @@ pub async fn find(db: &Db, order_id: &str) -> sqlx::Result<Option<OrderRow>> {
 }
 
 /// Newest first.
-pub async fn list(db: &Db, customer_id: Option<&str>, status: Option<OrderStatus>, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
+pub async fn list(
+    db: &Db,
+    customer_id: Option<&str>,
+    status: Option<OrderStatus>,
+    limit: i64,
+) -> sqlx::Result<Vec<OrderRow>> {
     // Filters are bound as parameters; a NULL parameter disables its filter.
     let sql = concat!(
         "SELECT ",

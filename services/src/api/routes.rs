@@ -5,7 +5,10 @@
 //! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
 
-use super::{ApiState, create_order, read_model, views::{OrderList, OrderView}};
+use super::{
+    ApiState, create_order, read_model,
+    views::{OrderList, OrderView},
+};
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json, Router,
@@ -37,7 +40,8 @@ async fn list_orders(State(state): State<ApiState>, Query(filter): Query<ListFil
     let status = match filter.status.as_deref() {
         None => None,
         Some(name) => Some(
-            OrderStatus::parse(name).ok_or_else(|| ApiError::invalid("invalid_query", format!("unknown status {name:?}")))?,
+            OrderStatus::parse(name)
+                .ok_or_else(|| ApiError::invalid("invalid_query", format!("unknown status {name:?}")))?,
         ),
     };
     let limit = filter.limit.unwrap_or(50);

@@ -31,7 +31,12 @@ pub async fn place_and_follow(api_url: &str, ui_url: &str, namespace: &str) -> a
     };
     println!("Demo order {order_id} is {} after {:.1?}:", order["status"].as_str().unwrap_or("?"), started.elapsed());
     for step in order["timeline"].as_array().into_iter().flatten() {
-        println!("  {}  {:<20} {}", step["at"].as_str().unwrap_or(""), step["status"].as_str().unwrap_or(""), step["note"].as_str().unwrap_or(""));
+        println!(
+            "  {}  {:<20} {}",
+            step["at"].as_str().unwrap_or(""),
+            step["status"].as_str().unwrap_or(""),
+            step["note"].as_str().unwrap_or("")
+        );
     }
     println!("  in the Web UI:  {}/namespaces/{namespace}/workflows/{workflow_id}", ui_url.trim_end_matches('/'));
     println!("  over HTTP:      curl -s {api_url}/orders/{order_id}");

@@ -9,10 +9,16 @@ mod banner;
 mod demo_order;
 
 use crate::{
-    config::{ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ShippingAddr, TaskQueueArgs, TemporalArgs, UiArgs},
+    config::{
+        ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ShippingAddr, TaskQueueArgs,
+        TemporalArgs, UiArgs,
+    },
     shop::{ServiceAddrs, Shop, ShopConfig},
     shutdown,
-    temporal::{self, cli_binary, dev_server::{DevServer, DevServerConfig}},
+    temporal::{
+        self, cli_binary,
+        dev_server::{DevServer, DevServerConfig},
+    },
     workers,
 };
 use anyhow::Context;
@@ -97,7 +103,12 @@ async fn start_dev_server(args: &DevArgs) -> anyhow::Result<DevServer> {
     DevServer::start(config, Duration::from_secs(60)).await
 }
 
-async fn run_shop(args: &DevArgs, ui_url: String, server_pid: Option<u32>, shutdown: CancellationToken) -> anyhow::Result<()> {
+async fn run_shop(
+    args: &DevArgs,
+    ui_url: String,
+    server_pid: Option<u32>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let client = temporal::connect(
         &args.temporal.temporal_address,
         &args.temporal.temporal_namespace,

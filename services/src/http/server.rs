@@ -54,8 +54,9 @@ pub async fn start_service(
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(service = name, %addr, "listening");
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await
-    });
+    let task =
+        tokio::spawn(
+            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+        );
     Ok(RunningService { name, addr, task })
 }

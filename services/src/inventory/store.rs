@@ -79,13 +79,14 @@ pub async fn reserve(db: &Db, request: &ReserveStockRequest) -> ApiResult<Reserv
     lines.sort_by(|a, b| a.sku.cmp(&b.sku));
     for line in &lines {
         let qty = i64::from(line.qty);
-        let taken = sqlx::query("UPDATE inventory_stock SET available = available - $1 WHERE sku = $2 AND available >= $3")
-            .bind(qty)
-            .bind(&line.sku)
-            .bind(qty)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let taken =
+            sqlx::query("UPDATE inventory_stock SET available = available - $1 WHERE sku = $2 AND available >= $3")
+                .bind(qty)
+                .bind(&line.sku)
+                .bind(qty)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
         if taken == 0 {
             let available: Option<i64> = sqlx::query_scalar("SELECT available FROM inventory_stock WHERE sku = $1")
                 .bind(&line.sku)
@@ -151,16 +152,15 @@ pub async fn release(db: &Db, reservation_id: &str) -> ApiResult<Reservation> {
         .await?;
     }
     tx.commit().await?;
-    find_reservation(db, reservation_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("released reservation vanished"))
+    find_reservation(db, reservation_id).await?.ok_or_else(|| ApiError::internal("released reservation vanished"))
 }
 
 pub async fn find_reservation(db: &Db, reservation_id: &str) -> sqlx::Result<Option<Reservation>> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM inventory_reservations WHERE reservation_id = $1")
-        .bind(reservation_id)
-        .fetch_optional(db)
-        .await?;
+    let status: Option<String> =
+        sqlx::query_scalar("SELECT status FROM inventory_reservations WHERE reservation_id = $1")
+            .bind(reservation_id)
+            .fetch_optional(db)
+            .await?;
     let Some(status) = status else { return Ok(None) };
     let lines = sqlx::query("SELECT sku, qty FROM inventory_reservation_lines WHERE reservation_id = $1 ORDER BY sku")
         .bind(reservation_id)

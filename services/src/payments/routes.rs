@@ -26,7 +26,10 @@ pub fn routes(db: Db) -> Router {
         .with_state(db)
 }
 
-async fn charge(State(db): State<Db>, JsonBody(request): JsonBody<ChargeRequest>) -> ApiResult<(StatusCode, Json<Charge>)> {
+async fn charge(
+    State(db): State<Db>,
+    JsonBody(request): JsonBody<ChargeRequest>,
+) -> ApiResult<(StatusCode, Json<Charge>)> {
     require_key(&request.idempotency_key)?;
     if request.amount_cents <= 0 {
         return Err(ApiError::invalid("invalid_request", "amount_cents must be positive"));
@@ -36,7 +39,11 @@ async fn charge(State(db): State<Db>, JsonBody(request): JsonBody<ChargeRequest>
     }
     if request.card_token.starts_with(DECLINED_TOKEN_PREFIX) {
         tracing::info!(order_id = %request.order_id, "charge declined");
-        return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "card_declined", "the card was declined by the issuer"));
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "card_declined",
+            "the card was declined by the issuer",
+        ));
     }
     let (created, charge) = store::charge(&db, &request).await?;
     if created {
@@ -45,7 +52,10 @@ async fn charge(State(db): State<Db>, JsonBody(request): JsonBody<ChargeRequest>
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(charge)))
 }
 
-async fn refund(State(db): State<Db>, JsonBody(request): JsonBody<RefundRequest>) -> ApiResult<(StatusCode, Json<Refund>)> {
+async fn refund(
+    State(db): State<Db>,
+    JsonBody(request): JsonBody<RefundRequest>,
+) -> ApiResult<(StatusCode, Json<Refund>)> {
     require_key(&request.idempotency_key)?;
     require_key(&request.charge_idempotency_key)?;
     let (created, refund) = store::refund(&db, &request).await?;

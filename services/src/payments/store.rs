@@ -81,9 +81,8 @@ pub async fn charge(db: &Db, request: &ChargeRequest) -> ApiResult<(bool, Charge
     .execute(db)
     .await?
     .rows_affected();
-    let existing = by_key(db, &request.idempotency_key)
-        .await?
-        .ok_or_else(|| ApiError::internal("ledger entry vanished"))?;
+    let existing =
+        by_key(db, &request.idempotency_key).await?.ok_or_else(|| ApiError::internal("ledger entry vanished"))?;
     if inserted == 1 {
         return Ok((true, as_charge(existing)));
     }
@@ -95,10 +94,7 @@ pub async fn charge(db: &Db, request: &ChargeRequest) -> ApiResult<(bool, Charge
             "charge_voided",
             "this charge was cancelled (refunded before it arrived); it will not be taken",
         )),
-        _ => Err(ApiError::conflict(
-            "idempotency_key_reused",
-            "this idempotency key belongs to a different request",
-        )),
+        _ => Err(ApiError::conflict("idempotency_key_reused", "this idempotency key belongs to a different request")),
     }
 }
 
@@ -158,10 +154,14 @@ pub async fn refund(db: &Db, request: &RefundRequest) -> ApiResult<(bool, Refund
     .execute(&mut *tx)
     .await?
     .rows_affected();
-    let refund_row = sqlx::query(concat!("SELECT ", ledger_columns!(), " FROM payments_ledger WHERE kind = 'refund' AND charge_id = $1"))
-        .bind(&target.entry_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let refund_row = sqlx::query(concat!(
+        "SELECT ",
+        ledger_columns!(),
+        " FROM payments_ledger WHERE kind = 'refund' AND charge_id = $1"
+    ))
+    .bind(&target.entry_id)
+    .fetch_one(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok((inserted == 1, as_refund(entry(&refund_row)?)))
 }

@@ -38,17 +38,17 @@ pub async fn create(db: &Db, request: &CreateShipmentRequest) -> ApiResult<(bool
     .execute(db)
     .await?
     .rows_affected();
-    let shipment = find(db, &request.order_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("shipment vanished"))?;
+    let shipment = find(db, &request.order_id).await?.ok_or_else(|| ApiError::internal("shipment vanished"))?;
     Ok((inserted == 1, shipment))
 }
 
 pub async fn find(db: &Db, order_id: &str) -> sqlx::Result<Option<Shipment>> {
-    let row = sqlx::query("SELECT shipment_id, order_id, carrier, tracking_number FROM shipping_shipments WHERE order_id = $1")
-        .bind(order_id)
-        .fetch_optional(db)
-        .await?;
+    let row = sqlx::query(
+        "SELECT shipment_id, order_id, carrier, tracking_number FROM shipping_shipments WHERE order_id = $1",
+    )
+    .bind(order_id)
+    .fetch_optional(db)
+    .await?;
     row.map(|row| {
         Ok(Shipment {
             shipment_id: row.try_get("shipment_id")?,

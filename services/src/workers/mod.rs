@@ -31,7 +31,12 @@ pub fn workflow_worker(runtime: &Runtime, client: Client, task_queue: &str) -> a
 }
 
 /// A worker for every activity of the shop, and no workflows.
-pub fn activity_worker(runtime: &Runtime, client: Client, task_queue: &str, urls: &ServiceUrls) -> anyhow::Result<Worker> {
+pub fn activity_worker(
+    runtime: &Runtime,
+    client: Client,
+    task_queue: &str,
+    urls: &ServiceUrls,
+) -> anyhow::Result<Worker> {
     let mut options = WorkerOptions::new(task_queue).graceful_shutdown_period(ACTIVITY_DRAIN_PERIOD).build();
     capstone_activities::register_all(&mut options, urls)?;
     Ok(Worker::new(runtime, client, options)?)

@@ -11,7 +11,6 @@ pub mod retry_policies;
 mod workflow;
 
 pub use model::{
-    OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails,
-    TimelineEntry, order_workflow_id,
+    OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };
 pub use workflow::OrderWorkflow;

@@ -25,10 +25,7 @@ pub struct OrderInput {
 
 impl OrderInput {
     pub fn stock_lines(&self) -> Vec<StockLine> {
-        self.lines
-            .iter()
-            .map(|line| StockLine { sku: line.sku.clone(), qty: line.qty })
-            .collect()
+        self.lines.iter().map(|line| StockLine { sku: line.sku.clone(), qty: line.qty }).collect()
     }
 }
 

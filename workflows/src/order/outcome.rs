@@ -38,10 +38,9 @@ impl RootCause {
             error = deeper;
         }
         match error {
-            IncomingError::Application(app) => Self {
-                failure_type: app.type_name().map(str::to_owned),
-                message: app.to_string(),
-            },
+            IncomingError::Application(app) => {
+                Self { failure_type: app.type_name().map(str::to_owned), message: app.to_string() }
+            }
             other => Self { failure_type: None, message: other.failure().message.clone() },
         }
     }

@@ -81,10 +81,7 @@ impl OrderWorkflow {
         compensations: &mut Compensations,
     ) -> Result<(), Stop> {
         Self::advance(ctx, OrderStatus::ReservingStock, "reserving stock");
-        let request = ReserveStockRequest {
-            reservation_id: input.order_id.clone(),
-            lines: input.stock_lines(),
-        };
+        let request = ReserveStockRequest { reservation_id: input.order_id.clone(), lines: input.stock_lines() };
         compensations.push(Compensation::ReleaseStock { reservation_id: request.reservation_id.clone() });
         // One database transaction behind a quick HTTP call: 10 s per attempt.
         let options = Self::service_call_options(input, Duration::from_secs(10));
@@ -151,9 +148,7 @@ impl OrderWorkflow {
             lines: input.stock_lines(),
             activity_task_queue: input.settings.activity_task_queue.clone(),
         };
-        let options = ChildWorkflowOptions::builder()
-            .workflow_id(shipment_workflow_id(ctx.workflow_id()))
-            .build();
+        let options = ChildWorkflowOptions::builder().workflow_id(shipment_workflow_id(ctx.workflow_id())).build();
         let child = ctx
             .start_child_workflow(ShipmentWorkflow::run, child_input, options)
             .await
@@ -189,9 +184,9 @@ impl OrderWorkflow {
             schedule_to_close: Duration::from_secs(24 * 3600),
             start_to_close: Duration::from_secs(10),
         })
-            .task_queue(input.settings.activity_task_queue.clone())
-            .retry_policy(retry_policies::until_it_succeeds())
-            .build();
+        .task_queue(input.settings.activity_task_queue.clone())
+        .retry_policy(retry_policies::until_it_succeeds())
+        .build();
         match ctx.execute_activity(NotificationActivities::send_email, request, options).await {
             Ok(receipt) => Self::note(ctx, format!("confirmation e-mail queued ({})", receipt.message_key)),
             Err(error) => Self::note(ctx, format!("confirmation e-mail failed for good: {error}")),

