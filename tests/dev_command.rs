@@ -18,25 +18,53 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// Seven distinct free ports (all picked before any is released).
+fn free_ports() -> [u16; 7] {
+    capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 7]).unwrap()
+}
+
 fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
 }
 
-#[test]
-fn dev_runs_a_demo_order_to_completion_and_leaves_no_process_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
+/// What one run of `capstone dev --demo-order` showed before it was stopped.
+struct DevRun {
+    temporal_address: String,
+    server_pid: u32,
+    api_url: String,
+    workflow_id: String,
+}
+
+/// Runs `capstone dev --demo-order` in `dir` on free ports until its demo order is final,
+/// calls `while_running`, then sends `signal` and checks that everything stopped.
+fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnce(&DevRun)) -> DevRun {
+    let [temporal, ui, api, inventory, payments, shipping, notifications] = free_ports();
+    let temporal_address = format!("127.0.0.1:{temporal}");
+    let api_url = format!("http://127.0.0.1:{api}");
     let mut command = Command::new(CAPSTONE);
     command
         .args(["dev", "--demo-order"])
-        .current_dir(dir.path())
+        .current_dir(dir)
         .env("TEMPORAL_CLI", support::temporal_cli())
-        .env("TEMPORAL_ADDRESS", format!("127.0.0.1:{}", free_port()))
-        .env("TEMPORAL_UI_PORT", free_port().to_string());
-    for variable in ["API_ADDR", "INVENTORY_ADDR", "PAYMENTS_ADDR", "SHIPPING_ADDR", "NOTIFICATIONS_ADDR"] {
-        command.env(variable, format!("127.0.0.1:{}", free_port()));
+        .env("TEMPORAL_ADDRESS", &temporal_address)
+        .env("TEMPORAL_UI_PORT", ui.to_string())
+        .env("API_ADDR", format!("127.0.0.1:{api}"));
+    for (variable, port) in [
+        ("INVENTORY_ADDR", inventory),
+        ("PAYMENTS_ADDR", payments),
+        ("SHIPPING_ADDR", shipping),
+        ("NOTIFICATIONS_ADDR", notifications),
+    ] {
+        command.env(variable, format!("127.0.0.1:{port}"));
     }
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let log_path = dir.join(format!("dev-{temporal}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+    let log_tail = || {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
+    };
 
     // Read stdout on a thread, so that the test can time out instead of blocking.
     let (lines_tx, lines) = mpsc::channel();
@@ -49,41 +77,85 @@ fn dev_runs_a_demo_order_to_completion_and_leaves_no_process_on_sigterm() {
     let deadline = Instant::now() + support::PATIENCE * 2;
     let mut output = Vec::new();
     let mut server_pid = None;
-    let outcome = loop {
+    let workflow_id = loop {
         let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
             let _ = child.kill();
-            panic!("dev printed no demo outcome in time; output so far:\n{}", output.join("\n"));
+            panic!("dev printed no demo outcome in time; output so far:\n{}\nlog:\n{}", output.join("\n"), log_tail());
         };
         if let Some(pid) = line.split("pid ").nth(1).and_then(|rest| rest.split(';').next()) {
             server_pid = pid.trim().parse::<u32>().ok();
         }
         output.push(line.clone());
-        if line.starts_with("Demo order ") && line.contains(" is ") {
-            break line;
+        if let Some(url) = line.trim().strip_prefix("in the Web UI:") {
+            break url.rsplit('/').next().unwrap_or_default().to_owned();
         }
-        if line.starts_with("The demo order did not complete") {
-            break line;
-        }
+        assert!(!line.starts_with("The demo order did not complete"), "{}", output.join("\n"));
     };
-    assert!(outcome.contains(" is COMPLETED after "), "{}", output.join("\n"));
-    let server_pid =
-        server_pid.unwrap_or_else(|| panic!("dev did not print the dev server's pid:\n{}", output.join("\n")));
-    assert!(alive(server_pid), "the dev server runs while dev runs");
-    assert!(dir.path().join(".data/temporal.db").exists(), "the dev server keeps its state under .data/");
-    assert!(dir.path().join(".data/capstone.db").exists(), "the services' SQLite file is under .data/");
+    let all = output.join("\n");
+    assert!(all.contains(" is COMPLETED after "), "{all}");
+    let run = DevRun {
+        server_pid: server_pid.unwrap_or_else(|| panic!("dev did not print the dev server's pid:\n{all}")),
+        workflow_id,
+        api_url,
+        temporal_address,
+    };
+    assert!(alive(run.server_pid), "the dev server runs while dev runs");
+    while_running(&run);
 
-    // SIGTERM: everything stops, exit code 0, and the dev server is gone too.
-    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+    // The signal: everything stops, exit code 0, and the dev server is gone too.
+    unsafe { libc::kill(child.id() as libc::pid_t, signal) };
     let stopping = Instant::now();
     let status = loop {
         if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(stopping.elapsed() < Duration::from_secs(30), "dev did not stop within 30 s of SIGTERM");
+        assert!(stopping.elapsed() < Duration::from_secs(30), "dev did not stop within 30 s of signal {signal}");
         std::thread::sleep(Duration::from_millis(100));
     };
-    assert!(status.success(), "dev exited with {status}");
-    assert!(!alive(server_pid), "the Temporal dev server (pid {server_pid}) outlived dev");
+    assert!(status.success(), "dev exited with {status} after signal {signal}");
+    assert!(!alive(run.server_pid), "the Temporal dev server (pid {}) outlived dev", run.server_pid);
+    run
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+}
+
+#[test]
+fn dev_completes_a_demo_order_stops_cleanly_and_keeps_its_state_across_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = run_dev(dir.path(), libc::SIGTERM, |_| {});
+    assert!(dir.path().join(".data/temporal.db").exists(), "the dev server keeps its state under .data/");
+    assert!(dir.path().join(".data/capstone.db").exists(), "the services' SQLite file is under .data/");
+
+    // Second run in the same folder, stopped with Ctrl-C this time: the first run's order is
+    // still in the read model, and its workflow still in Temporal's history.
+    run_dev(dir.path(), libc::SIGINT, |second| {
+        assert_ne!(second.workflow_id, first.workflow_id);
+        let orders = get_json(&format!("{}/orders", second.api_url));
+        let ids: Vec<&str> =
+            orders["orders"].as_array().unwrap().iter().map(|o| o["workflow_id"].as_str().unwrap()).collect();
+        assert!(ids.contains(&first.workflow_id.as_str()), "{orders}");
+        let order_id = first.workflow_id.trim_start_matches("order-");
+        let old = get_json(&format!("{}/orders/{order_id}", second.api_url));
+        assert_eq!(old["status"], "COMPLETED", "{old}");
+        // The dev server reopened its database: the first run's workflow is still there.
+        let deadline = Instant::now() + support::PATIENCE;
+        loop {
+            let described = Command::new(support::temporal_cli())
+                .args(["workflow", "describe", "--output", "json", "--address", &second.temporal_address])
+                .args(["--workflow-id", &first.workflow_id])
+                .output()
+                .unwrap();
+            let described = String::from_utf8_lossy(&described.stdout);
+            if described.contains("WORKFLOW_EXECUTION_STATUS_COMPLETED") {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the first run's workflow is not completed: {described}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
 }
 
 #[test]
@@ -126,4 +198,31 @@ fn every_role_has_help() {
     for role in roles {
         assert!(help.contains(role), "capstone --help does not list {role}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hello_prints_the_greeting_of_a_real_workflow() {
+    let shop = support::TestShop::start().await;
+    let output = shop
+        .with_workers(|| async {
+            tokio::process::Command::new(CAPSTONE)
+                .args(["hello", "Grace", "--pause-ms", "100"])
+                .env("TEMPORAL_ADDRESS", &shop.server.address)
+                .env("WORKFLOW_TASK_QUEUE", &shop.workflow_task_queue)
+                .env("ACTIVITY_TASK_QUEUE", &shop.activity_task_queue)
+                .output()
+                .await
+                .unwrap()
+        })
+        .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.lines().last(), Some("Hello, Grace!"), "{stdout}");
+    let workflow_id = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("started workflow "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no workflow id in: {stdout}"));
+    assert_eq!(shop.workflow_status(workflow_id).await, Some(temporalio_client::WorkflowExecutionStatus::Completed));
+    shop.stop().await;
 }

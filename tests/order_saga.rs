@@ -106,10 +106,14 @@ async fn repeating_a_post_with_the_same_idempotency_key_never_charges_twice() {
             assert_eq!(a["order_id"], b["order_id"]);
             let order_id = a["order_id"].as_str().unwrap().to_owned();
             let order = shop.wait_until_final(&order_id).await;
+            let workflow_id = order["workflow_id"].as_str().unwrap();
+            let run_before = shop.run_id(workflow_id).await;
             let (status_c, headers_c, c) = shop.post_order(&body, Some("checkout-7")).await;
             assert_eq!(status_c, StatusCode::ACCEPTED);
             assert_eq!(c["order_id"], order_id.as_str());
             assert_eq!(c["status"], "COMPLETED", "a replay reports the order as it is now");
+            assert_eq!(shop.run_id(workflow_id).await, run_before, "a late repeat starts no second run");
+            assert_eq!(shop.workflow_status(workflow_id).await, Some(WorkflowExecutionStatus::Completed));
             (order_id, headers_c, order)
         })
         .await;

@@ -3,8 +3,8 @@
 use crate::{
     api::{self, ApiSettings},
     config::{
-        ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ServiceUrlArgs, ShippingAddr,
-        TaskQueueArgs, TemporalArgs, UiArgs,
+        ActivityTaskQueueArg, ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ServiceUrlArgs,
+        ShippingAddr, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -107,7 +107,7 @@ pub struct WorkflowWorkerArgs {
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
-    pub task_queues: TaskQueueArgs,
+    pub task_queue: WorkflowTaskQueueArg,
 }
 
 #[derive(Args, Debug)]
@@ -115,7 +115,7 @@ pub struct ActivityWorkerArgs {
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
-    pub task_queues: TaskQueueArgs,
+    pub task_queue: ActivityTaskQueueArg,
     #[command(flatten)]
     pub urls: ServiceUrlArgs,
 }
@@ -155,8 +155,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?;
             let settings = ApiSettings {
-                workflow_task_queue: args.task_queues.workflow_task_queue,
-                activity_task_queue: args.task_queues.activity_task_queue,
+                workflow_task_queue: args.task_queues.workflows.workflow_task_queue,
+                activity_task_queue: args.task_queues.activities.activity_task_queue,
                 inventory_url: args.urls.inventory_url,
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: args.temporal.temporal_namespace,
@@ -185,7 +185,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?;
             let runtime = workers::runtime()?;
-            let worker = workers::workflow_worker(&runtime, client, &args.task_queues.workflow_task_queue)?;
+            let worker = workers::workflow_worker(&runtime, client, &args.task_queue.workflow_task_queue)?;
             workers::run_until(worker, "workflow", shutdown::on_signals()).await
         }
         Command::ActivityWorker(args) => {
@@ -197,12 +197,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             )
             .await?;
             let runtime = workers::runtime()?;
-            let worker = workers::activity_worker(
-                &runtime,
-                client,
-                &args.task_queues.activity_task_queue,
-                &args.urls.to_urls(),
-            )?;
+            let worker =
+                workers::activity_worker(&runtime, client, &args.task_queue.activity_task_queue, &args.urls.to_urls())?;
             workers::run_until(worker, "activity", shutdown::on_signals()).await
         }
     }

@@ -23,13 +23,27 @@ pub struct DatabaseArgs {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct TaskQueueArgs {
+pub struct WorkflowTaskQueueArg {
     /// Task queue of the workflow worker (workflow tasks only).
     #[arg(long, env = "WORKFLOW_TASK_QUEUE", default_value = task_queues::WORKFLOWS)]
     pub workflow_task_queue: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ActivityTaskQueueArg {
     /// Task queue of the activity worker (activity tasks only).
     #[arg(long, env = "ACTIVITY_TASK_QUEUE", default_value = task_queues::ACTIVITIES)]
     pub activity_task_queue: String,
+}
+
+/// Both queues: for the roles that start workflows (they say where workflows and their
+/// activities run).
+#[derive(Args, Debug, Clone)]
+pub struct TaskQueueArgs {
+    #[command(flatten)]
+    pub workflows: WorkflowTaskQueueArg,
+    #[command(flatten)]
+    pub activities: ActivityTaskQueueArg,
 }
 
 #[derive(Args, Debug, Clone)]

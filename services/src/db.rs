@@ -1,7 +1,7 @@
 //! Database access for every service: one URL picks SQLite (the default) or PostgreSQL.
 //!
 //! The services use sqlx's `Any` driver and SQL that both databases accept (`$1` parameters,
-//! `BIGINT`, `TEXT`, `ON CONFLICT`, `RETURNING`), so the same queries run on either. Each
+//! `BIGINT`, `TEXT`, `INSERT ... ON CONFLICT`), so the same queries run on either. Each
 //! service owns its tables (prefixed with its name) and its migrations, tracked in its own
 //! `_sqlx_migrations_<service>` table, so services can share a database or each have one.
 

@@ -37,11 +37,12 @@ pub async fn run(args: HelloArgs) -> anyhow::Result<()> {
     let input = HelloInput {
         name: args.name,
         pause_ms: args.pause_ms,
-        activity_task_queue: args.task_queues.activity_task_queue,
+        activity_task_queue: args.task_queues.activities.activity_task_queue,
     };
-    let options = WorkflowStartOptions::new(args.task_queues.workflow_task_queue.clone(), workflow_id.clone()).build();
+    let options =
+        WorkflowStartOptions::new(args.task_queues.workflows.workflow_task_queue.clone(), workflow_id.clone()).build();
     let handle = client.start_workflow(HelloWorkflow::run, input, options).await?;
-    println!("started workflow {workflow_id} on task queue {}", args.task_queues.workflow_task_queue);
+    println!("started workflow {workflow_id} on task queue {}", args.task_queues.workflows.workflow_task_queue);
     println!(
         "see it in the Web UI: {}/namespaces/{}/workflows/{workflow_id}",
         args.ui.temporal_ui_url.trim_end_matches('/'),

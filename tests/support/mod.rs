@@ -178,6 +178,12 @@ impl TestShop {
         }
     }
 
+    /// The id of the workflow's latest run (a second run of one id would change it).
+    pub async fn run_id(&self, workflow_id: &str) -> String {
+        let handle = self.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(workflow_id.to_owned());
+        handle.describe(WorkflowDescribeOptions::default()).await.expect("the workflow exists").run_id().to_owned()
+    }
+
     /// Waits until the server reports the workflow closed, and returns its final status.
     pub async fn wait_until_closed(&self, workflow_id: &str) -> WorkflowExecutionStatus {
         let deadline = Instant::now() + PATIENCE;

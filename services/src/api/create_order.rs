@@ -25,7 +25,9 @@ use capstone_workflows::{
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use temporalio_client::{WorkflowIdConflictPolicy, WorkflowStartOptions, errors::WorkflowStartError};
+use temporalio_client::{
+    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError,
+};
 
 /// Order ids derived from idempotency keys live in this UUID v5 namespace.
 const ORDER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f9b_2c1e_8d4a_4b7f_9e3c_5a1d_2b8e_7c40);
@@ -73,10 +75,11 @@ pub(super) async fn create_order(
     };
     // Started even for a repeat: a previous attempt may have recorded the order and then
     // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
-    // a finished order answers `AlreadyStarted` (the default reuse policy refuses to re-run
-    // an id that completed).
+    // `RejectDuplicate` makes a finished order answer `AlreadyStarted` instead of running its
+    // saga a second time (the server's default would allow a new run of a closed id).
     let options = WorkflowStartOptions::new(state.settings.workflow_task_queue.clone(), workflow_id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
+        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();
     match state.temporal.start_workflow(OrderWorkflow::run, input, options).await {
         Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}

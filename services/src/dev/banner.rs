@@ -26,7 +26,7 @@ pub fn print(banner: &Banner<'_>) {
     println!("  database           {}", crate::db::redact(&args.database.database_url));
     println!(
         "  task queues        workflows: {}   activities: {}",
-        args.task_queues.workflow_task_queue, args.task_queues.activity_task_queue
+        args.task_queues.workflows.workflow_task_queue, args.task_queues.activities.activity_task_queue
     );
     println!();
     println!("Place an order:");

@@ -23,7 +23,9 @@ pub async fn place_and_follow(api_url: &str, ui_url: &str, namespace: &str) -> a
     let order = loop {
         let order: Value = http.get(format!("{api_url}/orders/{order_id}")).send().await?.json().await?;
         let status = order["status"].as_str().unwrap_or_default();
-        if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status) {
+        // Final once the workflow has written its outcome to the read model (its last step).
+        let terminal = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status);
+        if terminal && order["source"] == "read_model" {
             break order;
         }
         anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "still {status} after two minutes");

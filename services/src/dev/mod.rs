@@ -125,8 +125,8 @@ async fn run_shop(
             shipping: args.shipping.shipping_addr,
             notifications: args.notifications.notifications_addr,
         },
-        workflow_task_queue: args.task_queues.workflow_task_queue.clone(),
-        activity_task_queue: args.task_queues.activity_task_queue.clone(),
+        workflow_task_queue: args.task_queues.workflows.workflow_task_queue.clone(),
+        activity_task_queue: args.task_queues.activities.activity_task_queue.clone(),
         temporal_ui_url: ui_url.clone(),
         namespace: args.temporal.temporal_namespace.clone(),
     };

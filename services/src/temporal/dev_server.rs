@@ -61,9 +61,7 @@ pub struct DevServer {
 impl DevServer {
     /// Starts the server and waits until its frontend accepts connections.
     pub async fn start(config: DevServerConfig, ready_within: Duration) -> anyhow::Result<Self> {
-        let port = free_port_if_zero(&config.ip, config.port)?;
-        let metrics_port = free_port_if_zero(&config.ip, config.metrics_port)?;
-        let http_port = free_port_if_zero(&config.ip, 0)?;
+        let [port, metrics_port, http_port] = free_ports_where_zero(&config.ip, [config.port, config.metrics_port, 0])?;
         let mut command = Command::new(&config.binary);
         command
             .args(["server", "start-dev", "--ip", &config.ip, "--port", &port.to_string()])
@@ -158,11 +156,16 @@ impl DevServer {
     }
 }
 
-/// A port the OS says is free right now. Another process could take it before the server
-/// binds it; on loopback in a test run that window is negligible.
-fn free_port_if_zero(ip: &str, port: u16) -> anyhow::Result<u16> {
-    if port != 0 {
-        return Ok(port);
+/// Replaces each 0 with a port the OS says is free right now. The probe sockets stay open
+/// until all ports are picked, so two picks never return the same port. (Another process
+/// could still take a port before the server binds it; on loopback that window is tiny.)
+pub fn free_ports_where_zero<const N: usize>(ip: &str, ports: [u16; N]) -> anyhow::Result<[u16; N]> {
+    let mut probes = Vec::with_capacity(N);
+    let mut picked = ports;
+    for port in picked.iter_mut().filter(|port| **port == 0) {
+        let probe = TcpListener::bind((ip, 0))?;
+        *port = probe.local_addr()?.port();
+        probes.push(probe);
     }
-    Ok(TcpListener::bind((ip, 0))?.local_addr()?.port())
+    Ok(picked)
 }

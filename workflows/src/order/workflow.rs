@@ -5,7 +5,7 @@ use super::outcome::{RootCause, Stop};
 use super::{OrderInput, OrderSnapshot, OrderStatus, retry_policies};
 use crate::contracts::{
     failures,
-    inventory::{InventoryActivities, ReserveStockRequest},
+    inventory::{InventoryActivities, ReservationStatus, ReserveStockRequest},
     notifications::{NotificationActivities, SendEmailRequest},
     payments::{ChargeRequest, PaymentActivities},
     read_model::ReadModelActivities,
@@ -97,6 +97,11 @@ impl OrderWorkflow {
                 return Err(Stop::compensated(format!("stock could not be reserved: {}", cause.message)));
             }
         };
+        if reservation.status == ReservationStatus::Released {
+            // Only possible if a release of this reservation id got there first: nothing is held.
+            compensations.forget_last();
+            return Err(Stop::rejected("the reservation had already been released"));
+        }
         ctx.state_mut(|s| s.snapshot.reservation_id = Some(reservation.reservation_id.clone()));
         Self::note(ctx, format!("reserved stock ({})", reservation.reservation_id));
         Ok(())
