@@ -208,8 +208,8 @@ async fn hello_prints_the_greeting_of_a_real_workflow() {
             tokio::process::Command::new(CAPSTONE)
                 .args(["hello", "Grace", "--pause-ms", "100"])
                 .env("TEMPORAL_ADDRESS", &shop.server.address)
-                .env("WORKFLOW_TASK_QUEUE", &shop.workflow_task_queue)
-                .env("ACTIVITY_TASK_QUEUE", &shop.activity_task_queue)
+                .env("WORKFLOW_TASK_QUEUE", &shop.queues().workflows)
+                .env("ACTIVITY_TASK_QUEUE", &shop.queues().activities)
                 .output()
                 .await
                 .unwrap()

@@ -220,8 +220,8 @@ async fn hello_workflow_greets_after_a_durable_timer() {
     let (greeting, history) = shop
         .with_workers(|| async {
             let input =
-                HelloInput { name: "Ada".into(), pause_ms: 300, activity_task_queue: shop.activity_task_queue.clone() };
-            let options = WorkflowStartOptions::new(shop.workflow_task_queue.clone(), "hello-ada").build();
+                HelloInput { name: "Ada".into(), pause_ms: 300, activity_task_queue: shop.queues().activities.clone() };
+            let options = WorkflowStartOptions::new(shop.queues().workflows.clone(), "hello-ada").build();
             let handle = shop.client.start_workflow(HelloWorkflow::run, input, options).await.unwrap();
             let greeting = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
             let history = handle.fetch_history(WorkflowFetchHistoryOptions::default()).into_events().await.unwrap();

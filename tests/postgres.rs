@@ -18,7 +18,7 @@ use temporalio_sdk::testing::ActivityEnvironment;
 #[tokio::test(flavor = "multi_thread")]
 async fn orders_complete_and_compensate_on_postgresql() {
     let Some(database_url) = fresh_postgres_database().await else { return };
-    let shop = TestShop::start_on(database_url, tempfile::tempdir().unwrap()).await;
+    let shop = TestShop::start_on(support::test_config(database_url), tempfile::tempdir().unwrap()).await;
     let keyboards = shop.stock("KB-001").await;
     let mut declined = orders::with_items("grace", &[("KB-001", 2)]);
     declined["payment"]["card_token"] = json!("tok_decline");

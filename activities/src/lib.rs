@@ -6,6 +6,7 @@
 //! activity attempt can never act twice. The activity only maps HTTP outcomes onto Temporal's
 //! retryable / non-retryable failures (see `service_client`).
 
+pub mod heartbeat;
 pub mod hello;
 pub mod inventory;
 pub mod notifications;
@@ -13,6 +14,7 @@ pub mod payments;
 pub mod read_model;
 pub mod service_client;
 pub mod shipping;
+pub mod stock_ingestion;
 
 use service_client::ServiceClient;
 use std::time::Duration;
@@ -28,36 +30,34 @@ pub struct ServiceUrls {
     pub notifications: String,
 }
 
-/// Registers every activity of the shop on a worker.
-pub fn register_all(options: &mut WorkerOptions, urls: &ServiceUrls) -> Result<(), reqwest::Error> {
-    let http = reqwest::Client::builder()
+/// The HTTP client every activity shares (one connection pool per worker process).
+pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(2))
         // Shorter than the longest start-to-close timeout (30 s for a charge), so a hung
         // service surfaces as a retryable failure rather than as an activity timeout.
         .timeout(Duration::from_secs(25))
-        .build()?;
+        .build()
+}
+
+/// Registers every activity except the payment ones: the activity worker's main queue.
+pub fn register_general(options: &mut WorkerOptions, urls: &ServiceUrls, http: &reqwest::Client) {
+    let client = |service, url: &str| ServiceClient::new(service, url, http.clone());
     options
         .register_activities(hello::HelloActivities)
-        .register_activities(inventory::InventoryActivities::new(ServiceClient::new(
-            "inventory",
-            &urls.inventory,
-            http.clone(),
-        )))
-        .register_activities(payments::PaymentActivities::new(ServiceClient::new(
-            "payments",
-            &urls.payments,
-            http.clone(),
-        )))
-        .register_activities(shipping::ShippingActivities::new(ServiceClient::new(
-            "shipping",
-            &urls.shipping,
-            http.clone(),
-        )))
-        .register_activities(notifications::NotificationActivities::new(ServiceClient::new(
-            "notifications",
-            &urls.notifications,
-            http.clone(),
-        )))
-        .register_activities(read_model::ReadModelActivities::new(ServiceClient::new("api", &urls.api, http)));
-    Ok(())
+        .register_activities(inventory::InventoryActivities::new(client("inventory", &urls.inventory)))
+        .register_activities(stock_ingestion::StockIngestionActivities::new(client("inventory", &urls.inventory)))
+        .register_activities(shipping::ShippingActivities::new(client("shipping", &urls.shipping)))
+        .register_activities(notifications::NotificationActivities::new(client("notifications", &urls.notifications)))
+        .register_activities(read_model::ReadModelActivities::new(client("api", &urls.api)));
+}
+
+/// Registers the payment activities (charge, refund): they get a queue of their own, served
+/// with few slots, because the payment provider limits concurrent calls.
+pub fn register_payments(options: &mut WorkerOptions, urls: &ServiceUrls, http: &reqwest::Client) {
+    options.register_activities(payments::PaymentActivities::new(ServiceClient::new(
+        "payments",
+        &urls.payments,
+        http.clone(),
+    )));
 }

@@ -1,4 +1,4 @@
-use crate::service_client::ServiceClient;
+use crate::{heartbeat, service_client::ServiceClient};
 use capstone_workflows::contracts::payments::{
     Charge, ChargeRequest, Refund, RefundRequest,
     activity::{Charge as ChargeActivity, Refund as RefundActivity},
@@ -20,14 +20,15 @@ impl PaymentActivities {
 #[activities]
 impl PaymentActivities {
     /// Idempotent by `idempotency_key` (unique in the ledger): a retry after a lost response
-    /// gets the first charge back instead of a second charge.
+    /// gets the first charge back instead of a second charge. Heartbeats while the provider
+    /// thinks, so that a crashed worker is noticed quickly.
     #[activity(definition = ChargeActivity)]
     pub async fn charge(
         self: Arc<Self>,
-        _ctx: ActivityContext,
+        ctx: ActivityContext,
         request: ChargeRequest,
     ) -> Result<Charge, ActivityError> {
-        self.payments.post("/charges", &request).await
+        heartbeat::while_waiting(&ctx, self.payments.post("/charges", &request)).await
     }
 
     #[activity(definition = RefundActivity)]

@@ -3,17 +3,20 @@
 use crate::{
     api::{self, ApiSettings},
     config::{
-        ActivityTaskQueueArg, ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ServiceUrlArgs,
-        ShippingAddr, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg,
+        ActivityTaskQueueArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg,
+        NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs,
+        TaskQueueArgs, TemporalArgs, UiArgs, WorkerTuningArgs, WorkflowTaskQueueArg,
     },
     db::{self, Db},
     dev::{self, DevArgs},
     hello::{self, HelloArgs},
-    http::RunningService,
+    http::{Faults, RunningService},
+    ingest::{self, GenerateStockCsvArgs, IngestStockArgs},
     inventory, notifications, payments, shipping, shutdown,
     telemetry::{self, LogFormat},
     temporal, workers,
 };
+use capstone_workflows::task_queues::TaskQueues;
 use clap::{Args, Parser, Subcommand};
 use std::{future::Future, process::ExitCode, time::Duration};
 use tokio_util::sync::CancellationToken;
@@ -34,7 +37,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run everything in one process: a Temporal dev server, the five services, both workers.
+    /// Run everything in one process: a Temporal dev server, the five services, the workers.
     Dev(Box<DevArgs>),
     /// The public HTTP API: accepts orders and starts their workflows.
     Api(Box<ApiArgs>),
@@ -48,10 +51,14 @@ pub enum Command {
     Notifications(NotificationsArgs),
     /// A worker that runs workflow tasks only.
     WorkflowWorker(WorkflowWorkerArgs),
-    /// A worker that runs activity tasks only.
-    ActivityWorker(ActivityWorkerArgs),
+    /// A worker that runs activity tasks only (payments on their own queue).
+    ActivityWorker(Box<ActivityWorkerArgs>),
     /// Start a HelloWorkflow and print its greeting (day 1).
     Hello(HelloArgs),
+    /// Load a stock file (CSV: sku,name,unit_price_cents,qty) through a StockIngestionWorkflow.
+    IngestStock(IngestStockArgs),
+    /// Write a stock file of any size, for `ingest-stock`.
+    GenerateStockCsv(GenerateStockCsvArgs),
 }
 
 #[derive(Args, Debug)]
@@ -65,7 +72,11 @@ pub struct ApiArgs {
     #[command(flatten)]
     pub task_queues: TaskQueueArgs,
     #[command(flatten)]
-    pub urls: ServiceUrlArgs,
+    pub region_routes: RegionRoutesArg,
+    #[command(flatten)]
+    pub approval: ApprovalArgs,
+    #[command(flatten)]
+    pub inventory: InventoryUrlArg,
     #[command(flatten)]
     pub ui: UiArgs,
 }
@@ -76,6 +87,8 @@ pub struct InventoryArgs {
     pub addr: InventoryAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 #[derive(Args, Debug)]
@@ -84,6 +97,8 @@ pub struct PaymentsArgs {
     pub addr: PaymentsAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 #[derive(Args, Debug)]
@@ -92,6 +107,10 @@ pub struct ShippingArgs {
     pub addr: ShippingAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+    #[command(flatten)]
+    pub rules: ShippingRulesArgs,
 }
 
 #[derive(Args, Debug)]
@@ -100,6 +119,8 @@ pub struct NotificationsArgs {
     pub addr: NotificationsAddr,
     #[command(flatten)]
     pub database: DatabaseArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +129,10 @@ pub struct WorkflowWorkerArgs {
     pub temporal: TemporalArgs,
     #[command(flatten)]
     pub task_queue: WorkflowTaskQueueArg,
+    #[command(flatten)]
+    pub region: RegionArg,
+    #[command(flatten)]
+    pub tuning: WorkerTuningArgs,
 }
 
 #[derive(Args, Debug)]
@@ -115,9 +140,13 @@ pub struct ActivityWorkerArgs {
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
-    pub task_queue: ActivityTaskQueueArg,
+    pub task_queues: ActivityTaskQueueArgs,
+    #[command(flatten)]
+    pub region: RegionArg,
     #[command(flatten)]
     pub urls: ServiceUrlArgs,
+    #[command(flatten)]
+    pub tuning: WorkerTuningArgs,
 }
 
 /// How long a role waits for Temporal to come up before giving up.
@@ -146,18 +175,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Dev(args) => dev::run(*args).await,
         Command::Hello(args) => hello::run(args).await,
+        Command::IngestStock(args) => ingest::run(args).await,
+        Command::GenerateStockCsv(args) => ingest::generate(args),
         Command::Api(args) => {
-            let client = temporal::connect(
-                &args.temporal.temporal_address,
-                &args.temporal.temporal_namespace,
-                "capstone-api",
-                TEMPORAL_PATIENCE,
-            )
-            .await?;
+            let client = connect(&args.temporal, "capstone-api").await?;
             let settings = ApiSettings {
-                workflow_task_queue: args.task_queues.workflows.workflow_task_queue,
-                activity_task_queue: args.task_queues.activities.activity_task_queue,
-                inventory_url: args.urls.inventory_url,
+                task_queues: args.task_queues.queues(),
+                region_routes: args.region_routes.region_routes,
+                approval: args.approval.policy(),
+                inventory_url: args.inventory.inventory_url,
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: args.temporal.temporal_namespace,
             };
@@ -165,43 +191,62 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             serve(&args.database, move |db, shutdown| api::start(db, client, settings, addr, shutdown)).await
         }
         Command::Inventory(args) => {
-            serve(&args.database, |db, shutdown| inventory::start(db, args.addr.inventory_addr, shutdown)).await
+            let faults = args.faults.fault_injection.then(Faults::default);
+            serve(&args.database, |db, shutdown| inventory::start(db, args.addr.inventory_addr, shutdown, faults)).await
         }
         Command::Payments(args) => {
-            serve(&args.database, |db, shutdown| payments::start(db, args.addr.payments_addr, shutdown)).await
+            let faults = args.faults.fault_injection.then(Faults::default);
+            serve(&args.database, |db, shutdown| payments::start(db, args.addr.payments_addr, shutdown, faults)).await
         }
         Command::Shipping(args) => {
-            serve(&args.database, |db, shutdown| shipping::start(db, args.addr.shipping_addr, shutdown)).await
+            let faults = args.faults.fault_injection.then(Faults::default);
+            let blocked = args.rules.countries();
+            serve(&args.database, |db, shutdown| {
+                shipping::start(db, args.addr.shipping_addr, shutdown, faults, blocked)
+            })
+            .await
         }
         Command::Notifications(args) => {
-            serve(&args.database, |db, shutdown| notifications::start(db, args.addr.notifications_addr, shutdown)).await
+            let faults = args.faults.fault_injection.then(Faults::default);
+            serve(&args.database, |db, shutdown| {
+                notifications::start(db, args.addr.notifications_addr, shutdown, faults)
+            })
+            .await
         }
         Command::WorkflowWorker(args) => {
-            let client = temporal::connect(
-                &args.temporal.temporal_address,
-                &args.temporal.temporal_namespace,
-                "capstone-workflow-worker",
-                TEMPORAL_PATIENCE,
-            )
-            .await?;
+            let client = connect(&args.temporal, "capstone-workflow-worker").await?;
             let runtime = workers::runtime()?;
-            let worker = workers::workflow_worker(&runtime, client, &args.task_queue.workflow_task_queue)?;
-            workers::run_until(worker, "workflow", shutdown::on_signals()).await
+            let tuning = args.tuning.tuning();
+            let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
+            let queues = base.for_region(args.region.region.as_deref());
+            let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
+            workers::run_until(worker, shutdown::on_signals(), tuning.status_interval).await
         }
         Command::ActivityWorker(args) => {
-            let client = temporal::connect(
-                &args.temporal.temporal_address,
-                &args.temporal.temporal_namespace,
-                "capstone-activity-worker",
-                TEMPORAL_PATIENCE,
-            )
-            .await?;
+            let client = connect(&args.temporal, "capstone-activity-worker").await?;
             let runtime = workers::runtime()?;
-            let worker =
-                workers::activity_worker(&runtime, client, &args.task_queue.activity_task_queue, &args.urls.to_urls())?;
-            workers::run_until(worker, "activity", shutdown::on_signals()).await
+            let tuning = args.tuning.tuning();
+            let base = TaskQueues {
+                activities: args.task_queues.activity_task_queue,
+                payments: args.task_queues.payments_task_queue,
+                ..TaskQueues::default()
+            };
+            let queues = base.for_region(args.region.region.as_deref());
+            let all = workers::activity_workers(
+                &runtime,
+                client,
+                &queues.activities,
+                &queues.payments,
+                &args.urls.to_urls(),
+                &tuning,
+            )?;
+            workers::run_all(all, shutdown::on_signals(), tuning.status_interval).await
         }
     }
+}
+
+async fn connect(temporal: &TemporalArgs, identity: &str) -> anyhow::Result<temporalio_client::Client> {
+    temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE).await
 }
 
 /// Runs one service until SIGTERM or Ctrl-C, then lets requests in flight finish.

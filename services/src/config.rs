@@ -1,9 +1,12 @@
 //! Configuration shared by the roles: each group is a set of flags that also read an
 //! environment variable, with defaults that work on a laptop (`capstone <role> --help`).
 
-use capstone_workflows::task_queues;
+use capstone_workflows::{
+    order::ApprovalPolicy,
+    task_queues::{self, TaskQueues},
+};
 use clap::Args;
-use std::net::SocketAddr;
+use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
 
 #[derive(Args, Debug, Clone)]
 pub struct TemporalArgs {
@@ -30,20 +33,95 @@ pub struct WorkflowTaskQueueArg {
 }
 
 #[derive(Args, Debug, Clone)]
-pub struct ActivityTaskQueueArg {
-    /// Task queue of the activity worker (activity tasks only).
+pub struct ActivityTaskQueueArgs {
+    /// Task queue of the activity worker (every activity but the payment ones).
     #[arg(long, env = "ACTIVITY_TASK_QUEUE", default_value = task_queues::ACTIVITIES)]
     pub activity_task_queue: String,
+    /// Task queue of the payment activities (charge, refund).
+    #[arg(long, env = "PAYMENTS_TASK_QUEUE", default_value = task_queues::PAYMENTS)]
+    pub payments_task_queue: String,
 }
 
-/// Both queues: for the roles that start workflows (they say where workflows and their
-/// activities run).
+/// All the queues: for the roles that start workflows (they say where work runs).
 #[derive(Args, Debug, Clone)]
 pub struct TaskQueueArgs {
     #[command(flatten)]
     pub workflows: WorkflowTaskQueueArg,
     #[command(flatten)]
-    pub activities: ActivityTaskQueueArg,
+    pub activities: ActivityTaskQueueArgs,
+}
+
+impl TaskQueueArgs {
+    pub fn queues(&self) -> TaskQueues {
+        TaskQueues {
+            workflows: self.workflows.workflow_task_queue.clone(),
+            activities: self.activities.activity_task_queue.clone(),
+            payments: self.activities.payments_task_queue.clone(),
+        }
+    }
+}
+
+/// Sharding by region: a worker for one region polls only that region's queues.
+#[derive(Args, Debug, Clone)]
+pub struct RegionArg {
+    /// Serve one region's queues (`orders-eu`, ...) instead of the shared ones.
+    #[arg(long, env = "REGION")]
+    pub region: Option<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RegionRoutesArg {
+    /// Route orders by shipping country to regional queues, e.g. `DE=eu,FR=eu,US=us`.
+    /// Countries not listed use the shared queues.
+    #[arg(long, env = "REGION_ROUTES", default_value = "", value_parser = parse_region_routes)]
+    pub region_routes: BTreeMap<String, String>,
+}
+
+fn parse_region_routes(routes: &str) -> Result<BTreeMap<String, String>, String> {
+    routes
+        .split(',')
+        .map(str::trim)
+        .filter(|route| !route.is_empty())
+        .map(|route| {
+            let (country, region) = route.split_once('=').ok_or(format!("{route:?} is not COUNTRY=REGION"))?;
+            let (country, region) = (country.trim().to_ascii_uppercase(), region.trim().to_owned());
+            if country.len() != 2 || region.is_empty() || !region.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
+                return Err(format!("{route:?} is not COUNTRY=REGION (e.g. DE=eu)"));
+            }
+            Ok((country, region))
+        })
+        .collect()
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ApprovalArgs {
+    /// Orders above this total (in cents) wait for an operator; 0 turns approval off.
+    #[arg(long, env = "APPROVAL_THRESHOLD_CENTS", default_value_t = 100_000)]
+    pub approval_threshold_cents: i64,
+    /// How long an order waits for a decision before it is rejected (e.g. 24h, 90s).
+    #[arg(long, env = "APPROVAL_TIMEOUT", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub approval_timeout: Duration,
+    /// Operators who may approve or reject, comma-separated.
+    #[arg(long, env = "OPERATORS", default_value = "alice,bob", value_delimiter = ',')]
+    pub operators: Vec<String>,
+}
+
+impl ApprovalArgs {
+    pub fn policy(&self) -> ApprovalPolicy {
+        ApprovalPolicy {
+            threshold_cents: self.approval_threshold_cents,
+            timeout_secs: self.approval_timeout.as_secs().max(1),
+            operators: self.operators.iter().map(|operator| operator.trim().to_owned()).collect(),
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InventoryUrlArg {
+    /// Base URL of the inventory service.
+    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
+    pub inventory_url: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -51,8 +129,8 @@ pub struct ServiceUrlArgs {
     /// Base URL of the api service (the activity worker reports order state there).
     #[arg(long, env = "API_URL", default_value = "http://127.0.0.1:8080")]
     pub api_url: String,
-    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
-    pub inventory_url: String,
+    #[command(flatten)]
+    pub inventory: InventoryUrlArg,
     #[arg(long, env = "PAYMENTS_URL", default_value = "http://127.0.0.1:8082")]
     pub payments_url: String,
     #[arg(long, env = "SHIPPING_URL", default_value = "http://127.0.0.1:8083")]
@@ -65,7 +143,7 @@ impl ServiceUrlArgs {
     pub fn to_urls(&self) -> capstone_activities::ServiceUrls {
         capstone_activities::ServiceUrls {
             api: self.api_url.clone(),
-            inventory: self.inventory_url.clone(),
+            inventory: self.inventory.inventory_url.clone(),
             payments: self.payments_url.clone(),
             shipping: self.shipping_url.clone(),
             notifications: self.notifications_url.clone(),
@@ -78,6 +156,63 @@ pub struct UiArgs {
     /// Base URL of the Temporal Web UI, for links in responses and output.
     #[arg(long, env = "TEMPORAL_UI_URL", default_value = "http://127.0.0.1:8233")]
     pub temporal_ui_url: String,
+}
+
+/// What a service can be told to do wrong, for experiments and tests (day 7).
+#[derive(Args, Debug, Clone)]
+pub struct FaultArgs {
+    /// Mount `/admin/faults` (inject failures, outages, slow answers). Never in production.
+    #[arg(long, env = "FAULT_INJECTION", default_value_t = false)]
+    pub fault_injection: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ShippingRulesArgs {
+    /// Countries no carrier delivers to (orders there fail at shipping and are refunded).
+    #[arg(long, env = "SHIPPING_BLOCKED_COUNTRIES", default_value = crate::shipping::DEFAULT_BLOCKED_COUNTRIES, value_delimiter = ',')]
+    pub shipping_blocked_countries: Vec<String>,
+}
+
+impl ShippingRulesArgs {
+    pub fn countries(&self) -> Vec<String> {
+        self.shipping_blocked_countries
+            .iter()
+            .map(|country| country.trim().to_ascii_uppercase())
+            .filter(|country| !country.is_empty())
+            .collect()
+    }
+}
+
+/// Worker concurrency and lifecycle (day 4).
+#[derive(Args, Debug, Clone)]
+pub struct WorkerTuningArgs {
+    /// Workflow tasks one workflow worker runs at once.
+    #[arg(long, env = "WORKFLOW_SLOTS", default_value_t = 50)]
+    pub workflow_slots: usize,
+    /// Activities (other than payments) one activity worker runs at once.
+    #[arg(long, env = "ACTIVITY_SLOTS", default_value_t = 20)]
+    pub activity_slots: usize,
+    /// Payment activities one activity worker runs at once (the provider is rate-limited).
+    #[arg(long, env = "PAYMENT_SLOTS", default_value_t = 2)]
+    pub payment_slots: usize,
+    /// On SIGTERM, how long running activities may take to finish before they are cancelled.
+    #[arg(long, env = "WORKER_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+    /// How often a worker logs a status line (task queue, slots in use, tasks done).
+    #[arg(long, env = "WORKER_STATUS_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub status_interval: Duration,
+}
+
+impl WorkerTuningArgs {
+    pub fn tuning(&self) -> crate::workers::WorkerTuning {
+        crate::workers::WorkerTuning {
+            workflow_slots: self.workflow_slots.max(1),
+            activity_slots: self.activity_slots.max(1),
+            payment_slots: self.payment_slots.max(1),
+            drain_timeout: self.drain_timeout,
+            status_interval: self.status_interval,
+        }
+    }
 }
 
 /// Listen addresses, one flag per service so that `dev` can take all five.
@@ -114,4 +249,20 @@ pub struct NotificationsAddr {
     /// Where the notifications service listens.
     #[arg(long, env = "NOTIFICATIONS_ADDR", default_value = "127.0.0.1:8084")]
     pub notifications_addr: SocketAddr,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn region_routes_parse_and_refuse_garbage() {
+        let routes = parse_region_routes("de=eu, FR=eu,US=us").unwrap();
+        assert_eq!(routes.get("DE").map(String::as_str), Some("eu"));
+        assert_eq!(routes.len(), 3);
+        assert!(parse_region_routes("").unwrap().is_empty());
+        assert!(parse_region_routes("Germany=eu").is_err());
+        assert!(parse_region_routes("DE").is_err());
+        assert!(parse_region_routes("DE=e u").is_err());
+    }
 }

@@ -17,6 +17,7 @@ pub mod db;
 pub mod dev;
 pub mod hello;
 pub mod http;
+pub mod ingest;
 pub mod inventory;
 pub mod notifications;
 pub mod payments;

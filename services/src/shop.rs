@@ -4,12 +4,15 @@
 use crate::{
     api::{self, ApiSettings},
     db::{self, Db},
-    http::RunningService,
+    http::{Faults, RunningService},
     inventory, notifications, payments, shipping,
+    workers::{self, RunnableWorker, WorkerTuning},
 };
 use capstone_activities::ServiceUrls;
-use std::net::SocketAddr;
+use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
+use std::{collections::BTreeMap, net::SocketAddr};
 use temporalio_client::Client;
+use temporalio_sdk::Runtime;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone)]
@@ -33,8 +36,12 @@ impl ServiceAddrs {
 pub struct ShopConfig {
     pub database_url: String,
     pub addrs: ServiceAddrs,
-    pub workflow_task_queue: String,
-    pub activity_task_queue: String,
+    pub task_queues: TaskQueues,
+    pub region_routes: BTreeMap<String, String>,
+    pub approval: ApprovalPolicy,
+    pub blocked_countries: Vec<String>,
+    /// Mount `/admin/faults` on the four backend services.
+    pub fault_injection: bool,
     pub temporal_ui_url: String,
     pub namespace: String,
 }
@@ -46,6 +53,7 @@ pub struct Shop {
     pub payments: RunningService,
     pub shipping: RunningService,
     pub notifications: RunningService,
+    pub task_queues: TaskQueues,
     shutdown: CancellationToken,
 }
 
@@ -55,20 +63,38 @@ impl Shop {
     pub async fn start(config: &ShopConfig, temporal: Client) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url).await?;
         let shutdown = CancellationToken::new();
-        let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token()).await?;
-        let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token()).await?;
-        let shipping = shipping::start(db.clone(), config.addrs.shipping, shutdown.child_token()).await?;
+        let faults = || config.fault_injection.then(Faults::default);
+        let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token(), faults()).await?;
+        let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token(), faults()).await?;
+        let shipping = shipping::start(
+            db.clone(),
+            config.addrs.shipping,
+            shutdown.child_token(),
+            faults(),
+            config.blocked_countries.clone(),
+        )
+        .await?;
         let notifications =
-            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token()).await?;
+            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token(), faults()).await?;
         let settings = ApiSettings {
-            workflow_task_queue: config.workflow_task_queue.clone(),
-            activity_task_queue: config.activity_task_queue.clone(),
+            task_queues: config.task_queues.clone(),
+            region_routes: config.region_routes.clone(),
+            approval: config.approval.clone(),
             inventory_url: inventory.url(),
             temporal_ui_url: config.temporal_ui_url.clone(),
             namespace: config.namespace.clone(),
         };
         let api = api::start(db.clone(), temporal, settings, config.addrs.api, shutdown.child_token()).await?;
-        Ok(Self { db, api, inventory, payments, shipping, notifications, shutdown })
+        Ok(Self {
+            db,
+            api,
+            inventory,
+            payments,
+            shipping,
+            notifications,
+            task_queues: config.task_queues.clone(),
+            shutdown,
+        })
     }
 
     /// Where the activity worker finds the services.
@@ -84,6 +110,27 @@ impl Shop {
 
     pub fn services(&self) -> [&RunningService; 5] {
         [&self.api, &self.inventory, &self.payments, &self.shipping, &self.notifications]
+    }
+
+    /// The workflow worker and the activity worker (with its payments queue), on this shop's
+    /// queues, calling this shop's services.
+    pub fn workers(
+        &self,
+        runtime: &Runtime,
+        client: Client,
+        tuning: &WorkerTuning,
+    ) -> anyhow::Result<Vec<RunnableWorker>> {
+        let queues = &self.task_queues;
+        let mut all = vec![workers::workflow_worker(runtime, client.clone(), &queues.workflows, tuning)?];
+        all.extend(workers::activity_workers(
+            runtime,
+            client,
+            &queues.activities,
+            &queues.payments,
+            &self.urls(),
+            tuning,
+        )?);
+        Ok(all)
     }
 
     /// Stops accepting requests, lets requests in flight finish, closes the database.

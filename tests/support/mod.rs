@@ -15,7 +15,9 @@ use capstone::{
         dev_server::{DevServer, DevServerConfig},
     },
     workers,
+    workers::WorkerTuning,
 };
+use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::{future::Future, path::PathBuf, time::Duration};
@@ -31,8 +33,7 @@ pub struct TestShop {
     pub shop: Shop,
     pub http: reqwest::Client,
     pub database_url: String,
-    pub workflow_task_queue: String,
-    pub activity_task_queue: String,
+    pub config: ShopConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -54,34 +55,50 @@ pub async fn start_temporal() -> (DevServer, Client) {
     (server, client)
 }
 
+/// The configuration every test starts from; tests change what they need.
+pub fn test_config(database_url: String) -> ShopConfig {
+    ShopConfig {
+        database_url,
+        addrs: ServiceAddrs::ephemeral(),
+        task_queues: TaskQueues::default(),
+        region_routes: Default::default(),
+        approval: ApprovalPolicy {
+            threshold_cents: 100_000,
+            timeout_secs: 3600,
+            operators: vec!["alice".to_owned(), "bob".to_owned()],
+        },
+        blocked_countries: vec!["AQ".to_owned()],
+        fault_injection: true,
+        temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
+        namespace: "default".to_owned(),
+    }
+}
+
 impl TestShop {
     /// Temporal + every service on SQLite in a temporary folder.
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
-        Self::start_on(database_url, dir).await
+        Self::start_with(|_| {}).await
     }
 
-    /// Temporal + every service on the given database (e.g. a fresh PostgreSQL database).
-    pub async fn start_on(database_url: String, dir: tempfile::TempDir) -> Self {
+    /// Like `start`, with changes to the configuration (approval policy, regions, ...).
+    pub async fn start_with(change: impl FnOnce(&mut ShopConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let mut config = test_config(format!("sqlite://{}/shop.db?mode=rwc", dir.path().display()));
+        change(&mut config);
+        Self::start_on(config, dir).await
+    }
+
+    /// Temporal + every service with `config` (e.g. on a fresh PostgreSQL database).
+    pub async fn start_on(config: ShopConfig, dir: tempfile::TempDir) -> Self {
         let (server, client) = start_temporal().await;
-        let config = ShopConfig {
-            database_url: database_url.clone(),
-            addrs: ServiceAddrs::ephemeral(),
-            workflow_task_queue: "test-workflows".to_owned(),
-            activity_task_queue: "test-activities".to_owned(),
-            temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
-            namespace: "default".to_owned(),
-        };
         let shop = Shop::start(&config, client.clone()).await.expect("the services start");
         Self {
             server,
             client,
             shop,
             http: reqwest::Client::new(),
-            database_url,
-            workflow_task_queue: config.workflow_task_queue,
-            activity_task_queue: config.activity_task_queue,
+            database_url: config.database_url.clone(),
+            config,
             _dir: dir,
         }
     }
@@ -94,34 +111,47 @@ impl TestShop {
         self.shop.api.url()
     }
 
-    /// Runs `body` while a workflow worker and an activity worker (separate task queues, as
-    /// in production) poll this test's server; drains them afterwards.
+    pub fn queues(&self) -> &TaskQueues {
+        &self.config.task_queues
+    }
+
+    /// Runs `body` while the workers poll this test's server (the workflow worker and the
+    /// activity worker with its payments queue, on separate task queues as in production);
+    /// drains them afterwards.
     pub async fn with_workers<F, Fut, T>(&self, body: F) -> T
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
         let runtime = workers::runtime().expect("the SDK runtime starts");
-        let mut workflow_worker = workers::workflow_worker(&runtime, self.client.clone(), &self.workflow_task_queue)
-            .expect("the workflow worker is created");
-        let mut activity_worker =
-            workers::activity_worker(&runtime, self.client.clone(), &self.activity_task_queue, &self.shop.urls())
-                .expect("the activity worker is created");
-        let stop_workflows = workflow_worker.shutdown_handle();
-        let stop_activities = activity_worker.shutdown_handle();
-        let run_workers = async {
-            let (workflows, activities) = tokio::join!(workflow_worker.run(), activity_worker.run());
-            workflows.expect("the workflow worker runs");
-            activities.expect("the activity worker runs");
-        };
+        let all = self
+            .shop
+            .workers(&runtime, self.client.clone(), &WorkerTuning::default())
+            .expect("the workers are created");
+        let stop = tokio_util::sync::CancellationToken::new();
+        let run_workers = workers::run_all(all, stop.clone(), Duration::from_secs(30));
         let run_body = async {
             let outcome = body().await;
-            stop_workflows();
-            stop_activities();
+            stop.cancel();
             outcome
         };
-        let (outcome, ()) = tokio::join!(run_body, run_workers);
+        let (outcome, workers) = tokio::join!(run_body, run_workers);
+        workers.expect("the workers ran and stopped cleanly");
         outcome
+    }
+
+    /// Sets faults on one of the backend services (`/admin/faults`).
+    pub async fn inject(&self, service: &str, faults: Value) {
+        let url = match service {
+            "inventory" => self.shop.inventory.url(),
+            "payments" => self.shop.payments.url(),
+            "shipping" => self.shop.shipping.url(),
+            "notifications" => self.shop.notifications.url(),
+            other => panic!("no fault injection on {other}"),
+        };
+        let response =
+            self.http.post(format!("{url}/admin/faults")).json(&faults).send().await.expect("the service answers");
+        assert!(response.status().is_success(), "setting faults on {service}: {}", response.status());
     }
 
     /// `POST /orders` with an optional `Idempotency-Key`; returns status, headers and body.
@@ -252,10 +282,12 @@ impl Backend {
         let shutdown = tokio_util::sync::CancellationToken::new();
         let any = "127.0.0.1:0".parse().unwrap();
         Self {
-            inventory: capstone::inventory::start(db.clone(), any, shutdown.clone()).await.unwrap(),
-            payments: capstone::payments::start(db.clone(), any, shutdown.clone()).await.unwrap(),
-            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone()).await.unwrap(),
-            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone()).await.unwrap(),
+            inventory: capstone::inventory::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
+            payments: capstone::payments::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
+            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone(), None, vec!["AQ".into()])
+                .await
+                .unwrap(),
+            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
             db,
             shutdown,
             _dir: dir,

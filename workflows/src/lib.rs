@@ -10,6 +10,7 @@
 
 pub mod contracts;
 pub mod hello;
+pub mod ingestion;
 pub mod order;
 pub mod shipment;
 pub mod task_queues;

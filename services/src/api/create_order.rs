@@ -64,6 +64,8 @@ pub(super) async fn create_order(
         ));
     }
 
+    let region = state.settings.region_routes.get(&order.shipping_address.country).map(String::as_str);
+    let queues = state.settings.task_queues.for_region(region);
     let input = OrderInput {
         order_id: order_id.clone(),
         customer_id: order.customer_id.clone(),
@@ -71,13 +73,17 @@ pub(super) async fn create_order(
         shipping_address: order.shipping_address.clone(),
         payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
         total_cents,
-        settings: OrderSettings { activity_task_queue: state.settings.activity_task_queue.clone() },
+        settings: OrderSettings {
+            activity_task_queue: queues.activities,
+            payments_task_queue: queues.payments,
+            approval: state.settings.approval.clone(),
+        },
     };
     // Started even for a repeat: a previous attempt may have recorded the order and then
     // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
     // `RejectDuplicate` makes a finished order answer `AlreadyStarted` instead of running its
     // saga a second time (the server's default would allow a new run of a closed id).
-    let options = WorkflowStartOptions::new(state.settings.workflow_task_queue.clone(), workflow_id.clone())
+    let options = WorkflowStartOptions::new(queues.workflows, workflow_id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();

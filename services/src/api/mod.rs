@@ -4,6 +4,7 @@
 //! per order, answers order status from the workflow (a query) while it runs and from its
 //! read model once it has finished.
 
+mod actions;
 mod create_order;
 mod read_model;
 mod routes;
@@ -14,17 +15,22 @@ use crate::{
     db::{self, Db, Owner},
     http::{RunningService, service_router, start_service},
 };
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
+use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 use temporalio_client::Client;
 use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "api";
 
-/// Where the api sends work and where it points people.
+/// Where the api sends work, what it puts into each order, and where it points people.
 #[derive(Debug, Clone)]
 pub struct ApiSettings {
-    pub workflow_task_queue: String,
-    pub activity_task_queue: String,
+    /// The shared task queues (orders to unmapped countries run here).
+    pub task_queues: TaskQueues,
+    /// Shipping country -> region: orders to these countries run on that region's queues.
+    pub region_routes: BTreeMap<String, String>,
+    /// Which orders wait for an operator.
+    pub approval: ApprovalPolicy,
     pub inventory_url: String,
     /// Base URL of the Temporal Web UI, for links in responses.
     pub temporal_ui_url: String,
@@ -61,5 +67,5 @@ pub async fn start(
     let http =
         reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(5)).build()?;
     let state = ApiState { db, temporal, http, settings: Arc::new(settings) };
-    start_service(NAME, service_router(NAME, routes::routes(state)), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(state), None), addr, shutdown).await
 }

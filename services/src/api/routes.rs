@@ -3,17 +3,20 @@
 //! | `POST /orders`                 | accept an order, start its saga (202); idempotent      |
 //! | `GET /orders`                  | list orders from the read model                        |
 //! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model |
+//! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
+//! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
+//! | `PUT /orders/{id}/shipping-address` | change the address before shipping             |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
 
 use super::{
-    ApiState, create_order, read_model,
+    ApiState, actions, create_order, read_model,
     views::{OrderList, OrderView},
 };
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
-    routing::{get, put},
+    routing::{get, post, put},
 };
 use capstone_workflows::order::{OrderSnapshot, OrderStatus, OrderWorkflow};
 use serde::Deserialize;
@@ -25,6 +28,10 @@ pub(super) fn routes(state: ApiState) -> Router {
     Router::new()
         .route("/orders", get(list_orders).post(create_order::create_order))
         .route("/orders/{order_id}", get(get_order))
+        .route("/orders/{order_id}/approve", post(actions::approve))
+        .route("/orders/{order_id}/reject", post(actions::reject))
+        .route("/orders/{order_id}/cancel", post(actions::cancel))
+        .route("/orders/{order_id}/shipping-address", put(actions::change_address))
         .route("/internal/orders/{order_id}", put(record_order))
         .with_state(state)
 }

@@ -75,27 +75,7 @@ pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
         problems.push(format!("at most {MAX_QTY} of one SKU per order"));
     }
 
-    let address = &request.shipping_address;
-    for (field, value) in [
-        ("name", &address.name),
-        ("line1", &address.line1),
-        ("city", &address.city),
-        ("postal_code", &address.postal_code),
-    ] {
-        let value = value.trim();
-        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
-            problems.push(format!("shipping_address.{field} must be 1 to 100 printable characters"));
-        }
-    }
-    if let Some(line2) = &address.line2
-        && (line2.chars().count() > 100 || line2.chars().any(char::is_control))
-    {
-        problems.push("shipping_address.line2 must be at most 100 printable characters".to_owned());
-    }
-    let country = address.country.trim();
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
-        problems.push("shipping_address.country must be a two-letter ISO code such as DE".to_owned());
-    }
+    problems.extend(address_problems("shipping_address", &request.shipping_address));
 
     let provider = request.payment.provider.trim();
     if !PAYMENT_PROVIDERS.contains(&provider) {
@@ -112,17 +92,48 @@ pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
     Ok(ValidOrder {
         customer_id: customer_id.to_owned(),
         items: merged.into_iter().map(|(sku, qty)| (sku, qty as u32)).collect(),
-        shipping_address: Address {
-            name: address.name.trim().to_owned(),
-            line1: address.line1.trim().to_owned(),
-            line2: address.line2.as_ref().map(|line| line.trim().to_owned()).filter(|line| !line.is_empty()),
-            city: address.city.trim().to_owned(),
-            postal_code: address.postal_code.trim().to_owned(),
-            country: country.to_owned(),
-        },
+        shipping_address: trimmed_address(&request.shipping_address),
         provider: provider.to_owned(),
         card_token: card_token.to_owned(),
     })
+}
+
+/// What is wrong with an address, each problem naming `field.part`.
+pub fn address_problems(field: &str, address: &Address) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (part, value) in [
+        ("name", &address.name),
+        ("line1", &address.line1),
+        ("city", &address.city),
+        ("postal_code", &address.postal_code),
+    ] {
+        let value = value.trim();
+        if value.is_empty() || value.chars().count() > 100 || value.chars().any(char::is_control) {
+            problems.push(format!("{field}.{part} must be 1 to 100 printable characters"));
+        }
+    }
+    if let Some(line2) = &address.line2
+        && (line2.chars().count() > 100 || line2.chars().any(char::is_control))
+    {
+        problems.push(format!("{field}.line2 must be at most 100 printable characters"));
+    }
+    let country = address.country.trim();
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+        problems.push(format!("{field}.country must be a two-letter ISO code such as DE"));
+    }
+    problems
+}
+
+/// The address with surrounding whitespace removed (and an empty `line2` dropped).
+pub fn trimmed_address(address: &Address) -> Address {
+    Address {
+        name: address.name.trim().to_owned(),
+        line1: address.line1.trim().to_owned(),
+        line2: address.line2.as_ref().map(|line| line.trim().to_owned()).filter(|line| !line.is_empty()),
+        city: address.city.trim().to_owned(),
+        postal_code: address.postal_code.trim().to_owned(),
+        country: address.country.trim().to_owned(),
+    }
 }
 
 /// An order id chosen by the client, or an `Idempotency-Key` header.

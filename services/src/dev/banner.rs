@@ -24,9 +24,16 @@ pub fn print(banner: &Banner<'_>) {
         println!("  {:<18} {}", service.name, service.url());
     }
     println!("  database           {}", crate::db::redact(&args.database.database_url));
+    let queues = args.task_queues.queues();
     println!(
-        "  task queues        workflows: {}   activities: {}",
-        args.task_queues.workflows.workflow_task_queue, args.task_queues.activities.activity_task_queue
+        "  task queues        workflows: {}   activities: {}   payments: {}",
+        queues.workflows, queues.activities, queues.payments
+    );
+    println!(
+        "  approval           orders above {} cents wait up to {} for: {}",
+        args.approval.approval_threshold_cents,
+        humantime::format_duration(args.approval.approval_timeout),
+        args.approval.operators.join(", ")
     );
     println!();
     println!("Place an order:");

@@ -2,16 +2,17 @@
 //!
 //! Starts a Temporal dev server (unless one already answers at TEMPORAL_ADDRESS), the five
 //! services on their ports with their tables in one SQLite file, and a workflow worker and an
-//! activity worker on separate task queues. Ctrl-C or SIGTERM stops them in order: workers
-//! drain, services finish their requests, the dev server stops last.
+//! activity worker on separate task queues. Fault injection (`/admin/faults`) is on: this is
+//! the place to experiment. Ctrl-C or SIGTERM stops everything in order: workers drain,
+//! services finish their requests, the dev server stops last.
 
 mod banner;
 mod demo_order;
 
 use crate::{
     config::{
-        ApiAddr, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, ShippingAddr, TaskQueueArgs,
-        TemporalArgs, UiArgs,
+        ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, RegionRoutesArg,
+        ShippingAddr, ShippingRulesArgs, TaskQueueArgs, TemporalArgs, UiArgs, WorkerTuningArgs,
     },
     shop::{ServiceAddrs, Shop, ShopConfig},
     shutdown,
@@ -48,6 +49,14 @@ pub struct DevArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub task_queues: TaskQueueArgs,
+    #[command(flatten)]
+    pub region_routes: RegionRoutesArg,
+    #[command(flatten)]
+    pub approval: ApprovalArgs,
+    #[command(flatten)]
+    pub shipping_rules: ShippingRulesArgs,
+    #[command(flatten)]
+    pub tuning: WorkerTuningArgs,
     #[command(flatten)]
     pub api: ApiAddr,
     #[command(flatten)]
@@ -125,15 +134,18 @@ async fn run_shop(
             shipping: args.shipping.shipping_addr,
             notifications: args.notifications.notifications_addr,
         },
-        workflow_task_queue: args.task_queues.workflows.workflow_task_queue.clone(),
-        activity_task_queue: args.task_queues.activities.activity_task_queue.clone(),
+        task_queues: args.task_queues.queues(),
+        region_routes: args.region_routes.region_routes.clone(),
+        approval: args.approval.policy(),
+        blocked_countries: args.shipping_rules.countries(),
+        fault_injection: true,
         temporal_ui_url: ui_url.clone(),
         namespace: args.temporal.temporal_namespace.clone(),
     };
     let shop = Shop::start(&config, client.clone()).await?;
     let runtime = workers::runtime()?;
-    let workflow_worker = workers::workflow_worker(&runtime, client.clone(), &config.workflow_task_queue)?;
-    let activity_worker = workers::activity_worker(&runtime, client, &config.activity_task_queue, &shop.urls())?;
+    let tuning = args.tuning.tuning();
+    let all_workers = shop.workers(&runtime, client, &tuning)?;
 
     banner::print(&banner::Banner { args, shop: &shop, ui_url: &ui_url, server_pid });
     if args.demo_order {
@@ -147,12 +159,9 @@ async fn run_shop(
         });
     }
 
-    let (workflows, activities) = tokio::join!(
-        workers::run_until(workflow_worker, "workflow", shutdown.clone()),
-        workers::run_until(activity_worker, "activity", shutdown.clone()),
-    );
+    let workers_outcome = workers::run_all(all_workers, shutdown.clone(), tuning.status_interval).await;
     // If a worker failed on its own, stop the rest too.
     shutdown.cancel();
     shop.stop().await?;
-    workflows.and(activities)
+    workers_outcome
 }

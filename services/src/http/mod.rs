@@ -1,9 +1,11 @@
 //! What every service shares at its HTTP edge.
 
 mod error;
+mod faults;
 mod json;
 mod server;
 
 pub use error::{ApiError, ApiResult};
+pub use faults::{FaultSettings, Faults};
 pub use json::JsonBody;
 pub use server::{MAX_BODY_BYTES, RunningService, service_router, start_service};

@@ -1,7 +1,7 @@
 //! Starting a service: the shared routes and layers, binding, graceful shutdown.
 
-use super::ApiError;
-use axum::{Json, Router, extract::DefaultBodyLimit, http::StatusCode, routing::get};
+use super::{ApiError, Faults};
+use axum::{Json, Router, extract::DefaultBodyLimit, http::StatusCode, middleware, routing::get};
 use serde_json::json;
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -12,8 +12,15 @@ use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// A service's routes plus what every service has: `/healthz`, a JSON 404, a body limit,
-/// a request timeout and request tracing.
-pub fn service_router(service: &'static str, routes: Router) -> Router {
+/// a request timeout and request tracing. With `faults`, also `/admin/faults` and the fault
+/// injection in front of the service's own routes.
+pub fn service_router(service: &'static str, routes: Router, faults: Option<&Faults>) -> Router {
+    let routes = match faults {
+        Some(faults) => {
+            routes.layer(middleware::from_fn_with_state(faults.clone(), super::faults::inject)).merge(faults.routes())
+        }
+        None => routes,
+    };
     routes
         .route("/healthz", get(move || async move { Json(json!({ "status": "ok", "service": service })) }))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })

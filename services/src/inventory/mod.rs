@@ -5,7 +5,7 @@ mod store;
 
 use crate::{
     db::{self, Db, Owner},
-    http::{RunningService, service_router, start_service},
+    http::{Faults, RunningService, service_router, start_service},
 };
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -13,7 +13,12 @@ use tokio_util::sync::CancellationToken;
 pub const NAME: &str = "inventory";
 
 /// Migrates the inventory tables and starts serving on `addr`.
-pub async fn start(db: Db, addr: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<RunningService> {
+pub async fn start(
+    db: Db,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    faults: Option<Faults>,
+) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Inventory).await?;
-    start_service(NAME, service_router(NAME, routes::routes(db)), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(db), faults.as_ref()), addr, shutdown).await
 }

@@ -5,6 +5,7 @@
 //! | `POST /reservations`               | hold stock; idempotent by `reservation_id`      |
 //! | `GET /reservations/{id}`           | a reservation                                   |
 //! | `POST /reservations/{id}/release`  | give the stock back; idempotent                 |
+//! | `POST /stock/receipts`             | add stock from a supplier file's rows; idempotent per row |
 
 use super::store::{self, Reserved};
 use crate::{
@@ -17,7 +18,9 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use capstone_workflows::contracts::inventory::{CatalogItem, Reservation, ReserveStockRequest};
+use capstone_workflows::contracts::inventory::{
+    CatalogItem, Reservation, ReserveStockRequest, StockReceiptBatch, StockReceiptResult,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -28,6 +31,7 @@ pub fn routes(db: Db) -> Router {
         .route("/reservations", post(reserve))
         .route("/reservations/{reservation_id}", get(get_reservation))
         .route("/reservations/{reservation_id}/release", post(release))
+        .route("/stock/receipts", post(receive_stock))
         .with_state(db)
 }
 
@@ -82,6 +86,28 @@ async fn release(State(db): State<Db>, Path(reservation_id): Path<String>) -> Ap
     let reservation = store::release(&db, &reservation_id).await?;
     tracing::info!(%reservation_id, "reservation released");
     Ok(Json(reservation))
+}
+
+async fn receive_stock(
+    State(db): State<Db>,
+    JsonBody(batch): JsonBody<StockReceiptBatch>,
+) -> ApiResult<Json<StockReceiptResult>> {
+    if batch.ingestion_id.is_empty() || batch.ingestion_id.len() > 128 {
+        return Err(ApiError::invalid("invalid_request", "ingestion_id must be 1 to 128 characters"));
+    }
+    for (offset, line) in batch.lines.iter().enumerate() {
+        let valid_sku = !line.sku.is_empty()
+            && line.sku.len() <= 32
+            && line.sku.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if !valid_sku || line.qty == 0 || line.unit_price_cents <= 0 || line.name.trim().is_empty() {
+            let row = batch.first_row + offset as u64 + 1;
+            return Err(ApiError::invalid(
+                "invalid_request",
+                format!("row {row}: needs an A-Z/0-9 SKU, a name, a positive price and a positive qty"),
+            ));
+        }
+    }
+    Ok(Json(store::receive(&db, &batch).await?))
 }
 
 fn validate(request: &ReserveStockRequest) -> ApiResult<()> {

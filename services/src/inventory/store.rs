@@ -7,7 +7,9 @@ use crate::{
 };
 use capstone_workflows::contracts::{
     StockLine,
-    inventory::{CatalogItem, Reservation, ReservationStatus, ReserveStockRequest},
+    inventory::{
+        CatalogItem, Reservation, ReservationStatus, ReserveStockRequest, StockReceiptBatch, StockReceiptResult,
+    },
 };
 use sqlx::{AssertSqlSafe, Row};
 
@@ -153,6 +155,50 @@ pub async fn release(db: &Db, reservation_id: &str) -> ApiResult<Reservation> {
     }
     tx.commit().await?;
     find_reservation(db, reservation_id).await?.ok_or_else(|| ApiError::internal("released reservation vanished"))
+}
+
+/// Applies a batch of stock-file rows in one transaction; rows applied before are skipped.
+pub async fn receive(db: &Db, batch: &StockReceiptBatch) -> ApiResult<StockReceiptResult> {
+    let now = now_ms();
+    let mut result = StockReceiptResult::default();
+    let mut tx = db.begin().await?;
+    for (offset, line) in batch.lines.iter().enumerate() {
+        let qty = i64::from(line.qty);
+        // A new SKU joins the catalog with no stock; an existing one keeps its stock here.
+        sqlx::query(
+            "INSERT INTO inventory_stock (sku, name, unit_price_cents, available) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (sku) DO UPDATE SET name = excluded.name, unit_price_cents = excluded.unit_price_cents",
+        )
+        .bind(&line.sku)
+        .bind(&line.name)
+        .bind(line.unit_price_cents)
+        .execute(&mut *tx)
+        .await?;
+        let fresh = sqlx::query(
+            "INSERT INTO inventory_stock_receipts (ingestion_id, row_number, sku, qty, applied_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (ingestion_id, row_number) DO NOTHING",
+        )
+        .bind(&batch.ingestion_id)
+        .bind((batch.first_row + offset as u64) as i64)
+        .bind(&line.sku)
+        .bind(qty)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if fresh == 1 {
+            sqlx::query("UPDATE inventory_stock SET available = available + $1 WHERE sku = $2")
+                .bind(qty)
+                .bind(&line.sku)
+                .execute(&mut *tx)
+                .await?;
+            result.applied += 1;
+        } else {
+            result.already_applied += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(result)
 }
 
 pub async fn find_reservation(db: &Db, reservation_id: &str) -> sqlx::Result<Option<Reservation>> {

@@ -6,7 +6,7 @@ mod store;
 
 use crate::{
     db::{self, Db, Owner},
-    http::{RunningService, service_router, start_service},
+    http::{Faults, RunningService, service_router, start_service},
 };
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -14,7 +14,12 @@ use tokio_util::sync::CancellationToken;
 pub const NAME: &str = "notifications";
 
 /// Migrates the notifications tables and starts serving on `addr`.
-pub async fn start(db: Db, addr: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<RunningService> {
+pub async fn start(
+    db: Db,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    faults: Option<Faults>,
+) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Notifications).await?;
-    start_service(NAME, service_router(NAME, routes::routes(db)), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(db), faults.as_ref()), addr, shutdown).await
 }

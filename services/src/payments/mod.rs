@@ -9,7 +9,7 @@ mod store;
 
 use crate::{
     db::{self, Db, Owner},
-    http::{RunningService, service_router, start_service},
+    http::{Faults, RunningService, service_router, start_service},
 };
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -23,7 +23,12 @@ pub const PROVIDERS: [&str; 1] = ["card"];
 pub const DECLINED_TOKEN_PREFIX: &str = "tok_decline";
 
 /// Migrates the payments tables and starts serving on `addr`.
-pub async fn start(db: Db, addr: SocketAddr, shutdown: CancellationToken) -> anyhow::Result<RunningService> {
+pub async fn start(
+    db: Db,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+    faults: Option<Faults>,
+) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Payments).await?;
-    start_service(NAME, service_router(NAME, routes::routes(db)), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(db), faults.as_ref()), addr, shutdown).await
 }

@@ -1,7 +1,7 @@
-//! | route                         | does                                           |
-//! |-------------------------------|------------------------------------------------|
-//! | `POST /shipments`             | book a carrier; idempotent by `order_id`       |
-//! | `GET /shipments/{order_id}`   | the order's shipment                           |
+//! | route                         | does                                                     |
+//! |-------------------------------|----------------------------------------------------------|
+//! | `POST /shipments`             | book a carrier; idempotent by `order_id`; 422 `destination_blocked` for refused countries |
+//! | `GET /shipments/{order_id}`   | the order's shipment                                     |
 
 use super::store;
 use crate::{
@@ -15,33 +15,45 @@ use axum::{
     routing::{get, post},
 };
 use capstone_workflows::contracts::shipping::{CreateShipmentRequest, Shipment};
+use std::sync::Arc;
 
-pub fn routes(db: Db) -> Router {
+#[derive(Clone)]
+pub(super) struct ShippingState {
+    pub db: Db,
+    pub blocked_countries: Arc<Vec<String>>,
+}
+
+pub(super) fn routes(state: ShippingState) -> Router {
     Router::new()
         .route("/shipments", post(create_shipment))
         .route("/shipments/{order_id}", get(get_shipment))
-        .with_state(db)
+        .with_state(state)
 }
 
 async fn create_shipment(
-    State(db): State<Db>,
+    State(state): State<ShippingState>,
     JsonBody(request): JsonBody<CreateShipmentRequest>,
 ) -> ApiResult<(StatusCode, Json<Shipment>)> {
     if request.order_id.is_empty() || request.lines.is_empty() {
         return Err(ApiError::invalid("invalid_request", "order_id and lines are required"));
     }
-    if request.address.country.len() != 2 {
+    let country = request.address.country.to_ascii_uppercase();
+    if country.len() != 2 {
         return Err(ApiError::invalid("invalid_request", "address.country must be a two-letter code"));
     }
-    let (created, shipment) = store::create(&db, &request).await?;
+    if state.blocked_countries.contains(&country) {
+        tracing::info!(order_id = %request.order_id, %country, "shipment refused");
+        return Err(ApiError::invalid("destination_blocked", format!("no carrier delivers to {country}")));
+    }
+    let (created, shipment) = store::create(&state.db, &request).await?;
     if created {
         tracing::info!(order_id = %shipment.order_id, carrier = %shipment.carrier, "shipment booked");
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(shipment)))
 }
 
-async fn get_shipment(State(db): State<Db>, Path(order_id): Path<String>) -> ApiResult<Json<Shipment>> {
-    store::find(&db, &order_id)
+async fn get_shipment(State(state): State<ShippingState>, Path(order_id): Path<String>) -> ApiResult<Json<Shipment>> {
+    store::find(&state.db, &order_id)
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("shipment_not_found", format!("no shipment for order {order_id}")))

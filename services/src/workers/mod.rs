@@ -1,67 +1,177 @@
-//! The two kinds of worker (day 4). Each polls its own task queue:
+//! The workers (day 4). Each polls its own task queue:
 //! - the workflow worker runs workflow code only (deterministic, cheap, cache-heavy);
-//! - the activity worker runs activities only (I/O: HTTP calls to the services).
+//! - the activity worker runs activities only (I/O: HTTP calls to the services), as two SDK
+//!   workers in one process: one for most activities, one with few slots for payments.
 //!
 //! Split, they scale independently: add activity workers when calls queue up, workflow
-//! workers when workflow tasks do.
+//! workers when workflow tasks do. On SIGTERM each stops polling, lets the tasks it has
+//! finish (activities get `drain_timeout`), logs that it stopped, and the process exits 0.
+
+mod stats;
+
+pub use stats::WorkerStats;
 
 use capstone_activities::ServiceUrls;
-use capstone_workflows::{hello::HelloWorkflow, order::OrderWorkflow, shipment::ShipmentWorkflow};
-use std::time::Duration;
+use capstone_workflows::{
+    hello::HelloWorkflow, ingestion::StockIngestionWorkflow, order::OrderWorkflow, shipment::ShipmentWorkflow,
+};
+use std::{sync::Arc, time::Duration};
 use temporalio_client::Client;
-use temporalio_sdk::{Runtime, Worker, WorkerOptions, runtime::RuntimeOptions};
+use temporalio_sdk::{
+    Runtime, Worker, WorkerOptions,
+    runtime::{
+        RuntimeOptions,
+        worker_tuner::{FixedSizeSlotSupplier, TunerHolder},
+    },
+};
 use tokio_util::sync::CancellationToken;
 
-/// How long a stopping activity worker lets running activities finish before cancelling them.
-pub const ACTIVITY_DRAIN_PERIOD: Duration = Duration::from_secs(20);
+/// Concurrency and lifecycle settings (see `config::WorkerTuningArgs` for the flags).
+#[derive(Debug, Clone)]
+pub struct WorkerTuning {
+    pub workflow_slots: usize,
+    pub activity_slots: usize,
+    pub payment_slots: usize,
+    pub drain_timeout: Duration,
+    pub status_interval: Duration,
+}
+
+impl Default for WorkerTuning {
+    fn default() -> Self {
+        Self {
+            workflow_slots: 50,
+            activity_slots: 20,
+            payment_slots: 2,
+            drain_timeout: Duration::from_secs(20),
+            status_interval: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A worker ready to run, with what its status line reports.
+pub struct RunnableWorker {
+    pub worker: Worker,
+    pub kind: &'static str,
+    pub slots: usize,
+    pub stats: Arc<WorkerStats>,
+}
 
 /// The SDK runtime (thread pools, telemetry) shared by the workers of one process.
 pub fn runtime() -> anyhow::Result<Runtime> {
     Ok(Runtime::from_current_tokio(RuntimeOptions::default())?)
 }
 
-/// A worker for every workflow type of the shop, and no activities.
-pub fn workflow_worker(runtime: &Runtime, client: Client, task_queue: &str) -> anyhow::Result<Worker> {
-    let options = WorkerOptions::new(task_queue)
-        .register_workflow::<HelloWorkflow>()?
-        .register_workflow::<OrderWorkflow>()?
-        .register_workflow::<ShipmentWorkflow>()?
-        .build();
-    Ok(Worker::new(runtime, client, options)?)
+/// Every task kind gets a fixed number of slots; the one this worker polls is the one that
+/// matters (a workflow-only worker never takes an activity, and vice versa).
+fn tuner(workflow_slots: usize, activity_slots: usize) -> TunerHolder {
+    TunerHolder::builder()
+        .workflow_task_slot_supplier(FixedSizeSlotSupplier::new(workflow_slots))
+        .activity_task_slot_supplier(FixedSizeSlotSupplier::new(activity_slots))
+        .local_activity_task_slot_supplier(FixedSizeSlotSupplier::new(activity_slots))
+        .nexus_task_slot_supplier(FixedSizeSlotSupplier::new(1))
+        .build()
 }
 
-/// A worker for every activity of the shop, and no workflows.
-pub fn activity_worker(
+/// A worker for every workflow type of the shop, and no activities.
+pub fn workflow_worker(
     runtime: &Runtime,
     client: Client,
     task_queue: &str,
-    urls: &ServiceUrls,
-) -> anyhow::Result<Worker> {
-    let mut options = WorkerOptions::new(task_queue).graceful_shutdown_period(ACTIVITY_DRAIN_PERIOD).build();
-    capstone_activities::register_all(&mut options, urls)?;
-    Ok(Worker::new(runtime, client, options)?)
+    tuning: &WorkerTuning,
+) -> anyhow::Result<RunnableWorker> {
+    let mut options = WorkerOptions::new(task_queue)
+        .register_workflow::<HelloWorkflow>()?
+        .register_workflow::<OrderWorkflow>()?
+        .register_workflow::<ShipmentWorkflow>()?
+        .register_workflow::<StockIngestionWorkflow>()?
+        .tuner(tuner(tuning.workflow_slots, 1))
+        .build();
+    let stats = Arc::new(WorkerStats::default());
+    options.worker_interceptor(stats::CountWorkflowTasks(stats.clone()));
+    let worker = Worker::new(runtime, client, options)?;
+    Ok(RunnableWorker { worker, kind: "workflow", slots: tuning.workflow_slots, stats })
 }
 
-/// Runs `worker` until `shutdown` is cancelled, then stops polling and waits for the tasks in
-/// flight to finish (activities get `ACTIVITY_DRAIN_PERIOD`).
-pub async fn run_until(mut worker: Worker, kind: &'static str, shutdown: CancellationToken) -> anyhow::Result<()> {
+/// The activity worker's two SDK workers: most activities on `activity_task_queue`, charges
+/// and refunds on `payments_task_queue` with `payment_slots`.
+pub fn activity_workers(
+    runtime: &Runtime,
+    client: Client,
+    activity_task_queue: &str,
+    payments_task_queue: &str,
+    urls: &ServiceUrls,
+    tuning: &WorkerTuning,
+) -> anyhow::Result<Vec<RunnableWorker>> {
+    let http = capstone_activities::http_client()?;
+    let build = |task_queue: &str, kind, slots, register: &dyn Fn(&mut WorkerOptions)| -> anyhow::Result<_> {
+        let mut options = WorkerOptions::new(task_queue)
+            .tuner(tuner(1, slots))
+            .graceful_shutdown_period(tuning.drain_timeout)
+            .build();
+        register(&mut options);
+        let stats = Arc::new(WorkerStats::default());
+        options.activity_inbound_interceptor(stats::CountActivities(stats.clone()));
+        let worker = Worker::new(runtime, client.clone(), options)?;
+        Ok(RunnableWorker { worker, kind, slots, stats })
+    };
+    Ok(vec![
+        build(activity_task_queue, "activity", tuning.activity_slots, &|options| {
+            capstone_activities::register_general(options, urls, &http)
+        })?,
+        build(payments_task_queue, "payments", tuning.payment_slots, &|options| {
+            capstone_activities::register_payments(options, urls, &http)
+        })?,
+    ])
+}
+
+/// Runs `worker` until `shutdown` is cancelled, logging a status line every `status_interval`;
+/// then stops polling and waits for the tasks in flight to finish.
+pub async fn run_until(
+    worker: RunnableWorker,
+    shutdown: CancellationToken,
+    status_interval: Duration,
+) -> anyhow::Result<()> {
+    let RunnableWorker { mut worker, kind, slots, stats } = worker;
     let task_queue = worker.task_queue().to_owned();
     let stop_polling = worker.shutdown_handle();
-    tracing::info!(worker = kind, %task_queue, "worker started");
+    tracing::info!(worker = kind, %task_queue, slots, "worker started");
     let run = worker.run();
     tokio::pin!(run);
-    tokio::select! {
-        result = &mut run => {
-            result?;
-            tracing::warn!(worker = kind, %task_queue, "worker stopped on its own");
-            return Ok(());
-        }
-        _ = shutdown.cancelled() => {
-            tracing::info!(worker = kind, %task_queue, "worker draining");
-            stop_polling();
+    let mut status = tokio::time::interval_at(tokio::time::Instant::now() + status_interval, status_interval);
+    loop {
+        tokio::select! {
+            result = &mut run => {
+                result?;
+                tracing::warn!(worker = kind, %task_queue, "worker stopped on its own");
+                return Ok(());
+            }
+            _ = status.tick() => stats.log(kind, &task_queue, slots),
+            _ = shutdown.cancelled() => break,
         }
     }
+    tracing::info!(worker = kind, %task_queue, in_flight = stats.in_flight(), "worker draining: no new tasks, finishing the ones in flight");
+    stop_polling();
     run.await?;
+    stats.log(kind, &task_queue, slots);
     tracing::info!(worker = kind, %task_queue, "worker stopped");
     Ok(())
+}
+
+/// Runs several workers until `shutdown`; stops all of them if one fails.
+pub async fn run_all(
+    workers: Vec<RunnableWorker>,
+    shutdown: CancellationToken,
+    status_interval: Duration,
+) -> anyhow::Result<()> {
+    let runs = workers.into_iter().map(|worker| {
+        let shutdown = shutdown.clone();
+        async move {
+            let result = run_until(worker, shutdown.clone(), status_interval).await;
+            if result.is_err() {
+                shutdown.cancel();
+            }
+            result
+        }
+    });
+    futures::future::join_all(runs).await.into_iter().collect()
 }

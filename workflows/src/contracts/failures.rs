@@ -11,6 +11,8 @@ pub const INSUFFICIENT_STOCK: &str = "InsufficientStock";
 pub const UNKNOWN_SKU: &str = "UnknownSku";
 /// The payment provider declined the charge.
 pub const CARD_DECLINED: &str = "CardDeclined";
+/// The carrier does not deliver to this destination.
+pub const DESTINATION_BLOCKED: &str = "DestinationBlocked";
 /// A charge arrived after a refund had already voided its idempotency key.
 pub const CHARGE_VOIDED: &str = "ChargeVoided";
 /// The request itself was invalid: retrying the same request cannot succeed.
@@ -20,7 +22,8 @@ pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
 
 /// Failure types that no retry can fix. Listed in every retry policy as a second line of
 /// defence: activities already mark them non-retryable.
-pub const NON_RETRYABLE: [&str; 5] = [INSUFFICIENT_STOCK, UNKNOWN_SKU, CARD_DECLINED, CHARGE_VOIDED, INVALID_REQUEST];
+pub const NON_RETRYABLE: [&str; 6] =
+    [INSUFFICIENT_STOCK, UNKNOWN_SKU, CARD_DECLINED, CHARGE_VOIDED, DESTINATION_BLOCKED, INVALID_REQUEST];
 
 /// `card_declined` -> `CardDeclined`: the failure type for a service's error code.
 pub fn failure_type_for_code(code: &str) -> String {
@@ -47,6 +50,7 @@ mod tests {
         assert_eq!(failure_type_for_code("unknown_sku"), UNKNOWN_SKU);
         assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);
         assert_eq!(failure_type_for_code("charge_voided"), CHARGE_VOIDED);
+        assert_eq!(failure_type_for_code("destination_blocked"), DESTINATION_BLOCKED);
         assert_eq!(failure_type_for_code("service_unavailable"), SERVICE_UNAVAILABLE);
     }
 }

@@ -1,4 +1,4 @@
-//! The saga's undo log: what to undo for each completed step, run newest first.
+//! The saga's undo log: what to undo for each step that ran (or may have run), newest first.
 
 use super::{OrderInput, OrderWorkflow, retry_policies};
 use crate::contracts::{
@@ -6,7 +6,7 @@ use crate::contracts::{
     payments::{PaymentActivities, RefundRequest},
 };
 use std::time::Duration;
-use temporalio_sdk::{ActivityOptions, WorkflowContext};
+use temporalio_sdk::{ActivityOptions, WorkflowCancellationToken, WorkflowContext};
 
 #[derive(Debug, Clone)]
 pub(super) enum Compensation {
@@ -38,46 +38,57 @@ impl Compensations {
 
     /// Runs every compensation once, newest first. Each is retried until it succeeds
     /// (`until_it_succeeds`) and is idempotent on the service side, so "exactly once" holds
-    /// even when an attempt times out after the service acted.
+    /// even when an attempt times out after the service acted. They run on a cancellation
+    /// token of their own: cancelling the order is a reason to undo, not to stop undoing.
     pub async fn run(self, ctx: &WorkflowContext<OrderWorkflow>, input: &OrderInput, reason: &str) {
-        // Refunds and releases are quick calls; 10 s per attempt leaves room for a slow
-        // service, and the unlimited retry policy covers outages.
-        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
-            .task_queue(input.settings.activity_task_queue.clone())
-            .retry_policy(retry_policies::until_it_succeeds())
-            .build();
+        let options = |task_queue: &str| {
+            // Refunds and releases are quick calls; 10 s per attempt leaves room for a slow
+            // service, and the unlimited retry policy covers outages.
+            ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
+                .task_queue(task_queue.to_owned())
+                .retry_policy(retry_policies::until_it_succeeds())
+                .cancellation_token(WorkflowCancellationToken::new())
+                .build()
+        };
         let workflow_id = ctx.workflow_id().to_owned();
-        let order_id = &input.order_id;
         for compensation in self.steps.into_iter().rev() {
-            let note = match compensation {
+            let outcome = match compensation {
                 Compensation::RefundPayment { charge_idempotency_key } => {
                     let request = RefundRequest {
                         idempotency_key: format!("{workflow_id}:refund"),
                         charge_idempotency_key,
-                        order_id: order_id.to_owned(),
+                        order_id: input.order_id.clone(),
                         reason: reason.to_owned(),
                     };
-                    match ctx.execute_activity(PaymentActivities::refund, request, options.clone()).await {
+                    let options = options(&input.settings.payments_task_queue);
+                    match ctx.execute_activity(PaymentActivities::refund, request, options).await {
                         Ok(refund) if refund.charge_id.is_none() => {
-                            format!("no charge to refund; charge voided ({})", refund.refund_id)
+                            Ok(format!("no charge to refund; charge voided ({})", refund.refund_id))
                         }
                         Ok(refund) => {
                             let note = format!("refunded {} cents ({})", refund.amount_cents, refund.refund_id);
                             ctx.state_mut(|s| s.snapshot.refund_id = Some(refund.refund_id));
-                            note
+                            Ok(note)
                         }
-                        Err(error) => format!("refund failed for good: {error}"),
+                        Err(error) => Err(format!("refund failed for good: {error}")),
                     }
                 }
                 Compensation::ReleaseStock { reservation_id } => {
                     let request = ReleaseStockRequest { reservation_id: reservation_id.clone() };
-                    match ctx.execute_activity(InventoryActivities::release_stock, request, options.clone()).await {
-                        Ok(_) => format!("released reservation {reservation_id}"),
-                        Err(error) => format!("release of {reservation_id} failed for good: {error}"),
+                    let options = options(&input.settings.activity_task_queue);
+                    match ctx.execute_activity(InventoryActivities::release_stock, request, options).await {
+                        Ok(_) => Ok(format!("released reservation {reservation_id}")),
+                        Err(error) => Err(format!("release of {reservation_id} failed for good: {error}")),
                     }
                 }
             };
-            OrderWorkflow::note(ctx, note);
+            match outcome {
+                Ok(note) => OrderWorkflow::note(ctx, note),
+                Err(problem) => {
+                    OrderWorkflow::note(ctx, problem.clone());
+                    ctx.state_mut(|s| s.snapshot.unresolved.push(problem));
+                }
+            }
         }
     }
 }

@@ -1,16 +1,20 @@
 //! `OrderWorkflow`: the order saga.
 //!
-//! reserve stock -> charge payment -> ship (child `ShipmentWorkflow`) -> e-mail confirmation
-//! -> record the final state in the api's read model. A failure after a step runs the
-//! compensations of the steps already done, newest first (refund, then release).
+//! reserve stock -> approval gate (large orders) -> charge payment -> ship (child
+//! `ShipmentWorkflow`) -> e-mail confirmation -> record the final state in the api's read
+//! model. A failure, a rejection or a cancellation after a step runs the compensations of the
+//! steps already done, newest first (refund, then release).
 
+mod approval;
 mod compensation;
 mod model;
 mod outcome;
 pub mod retry_policies;
+mod steps;
 mod workflow;
 
+pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision};
 pub use model::{
     OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };
-pub use workflow::OrderWorkflow;
+pub use workflow::{OrderWorkflow, messages};

@@ -1,5 +1,6 @@
 //! The order's input, its status values and the snapshot that the `status` query returns.
 
+use super::approval::{ApprovalPolicy, ApprovalView};
 use crate::contracts::{Address, StockLine};
 use serde::{Deserialize, Serialize};
 
@@ -42,11 +43,17 @@ pub struct PaymentDetails {
     pub card_token: String,
 }
 
-/// Deployment choices that travel with each order instead of being compiled in.
+/// Deployment choices that travel with each order instead of being compiled in: the api
+/// fills them from its configuration when it accepts the order.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderSettings {
     /// Where this order's activities run (see `task_queues`).
     pub activity_task_queue: String,
+    /// Where the payment activities run: their own queue, served by workers with few slots,
+    /// because the payment provider limits how many calls it takes at once.
+    pub payments_task_queue: String,
+    /// Which orders wait for an operator, for how long, and who may decide.
+    pub approval: ApprovalPolicy,
 }
 
 /// Where an order is. The last four are terminal: every order ends in exactly one of them.
@@ -56,6 +63,8 @@ pub enum OrderStatus {
     #[default]
     Received,
     ReservingStock,
+    /// Waiting for an operator to approve or reject (large orders only).
+    AwaitingApproval,
     ChargingPayment,
     Shipping,
     SendingConfirmation,
@@ -63,7 +72,8 @@ pub enum OrderStatus {
     Compensating,
     /// Done: charged, shipped, confirmed.
     Completed,
-    /// Refused before any money moved (e.g. out of stock); nothing left to undo.
+    /// Refused before any money moved: out of stock, rejected by an operator, or nobody
+    /// decided in time. Whatever was reserved has been released.
     Rejected,
     /// Failed part-way; every completed step was undone.
     Compensated,
@@ -81,6 +91,7 @@ impl OrderStatus {
         match self {
             Self::Received => "RECEIVED",
             Self::ReservingStock => "RESERVING_STOCK",
+            Self::AwaitingApproval => "AWAITING_APPROVAL",
             Self::ChargingPayment => "CHARGING_PAYMENT",
             Self::Shipping => "SHIPPING",
             Self::SendingConfirmation => "SENDING_CONFIRMATION",
@@ -97,9 +108,10 @@ impl OrderStatus {
     }
 }
 
-const ALL_STATUSES: [OrderStatus; 10] = [
+const ALL_STATUSES: [OrderStatus; 11] = [
     OrderStatus::Received,
     OrderStatus::ReservingStock,
+    OrderStatus::AwaitingApproval,
     OrderStatus::ChargingPayment,
     OrderStatus::Shipping,
     OrderStatus::SendingConfirmation,
@@ -134,6 +146,13 @@ pub struct OrderSnapshot {
     pub refund_id: Option<String>,
     pub shipment_id: Option<String>,
     pub tracking_number: Option<String>,
+    /// Where the parcel goes (an operator or the customer may change it until shipping starts).
+    pub shipping_address: Address,
+    /// Present for orders that need an operator's decision.
+    pub approval: Option<ApprovalView>,
+    /// Compensations that failed for good and need a person (empty in a healthy system:
+    /// compensations are retried until they succeed; only a refusal ends them).
+    pub unresolved: Vec<String>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -143,6 +162,12 @@ impl OrderSnapshot {
             order_id: input.order_id.clone(),
             customer_id: input.customer_id.clone(),
             total_cents: input.total_cents,
+            shipping_address: input.shipping_address.clone(),
+            approval: input
+                .settings
+                .approval
+                .requires_approval(input.total_cents)
+                .then(|| ApprovalView::pending(at_ms, &input.settings.approval)),
             timeline: vec![TimelineEntry {
                 at_ms,
                 status: OrderStatus::Received,

@@ -18,6 +18,10 @@ impl Stop {
     pub fn compensated(reason: impl Into<String>) -> Self {
         Self { status: OrderStatus::Compensated, reason: reason.into() }
     }
+
+    pub fn cancelled(reason: impl Into<String>) -> Self {
+        Self { status: OrderStatus::Cancelled, reason: reason.into() }
+    }
 }
 
 /// The failure at the bottom of a cause chain: its type (e.g. `CardDeclined`) and message.

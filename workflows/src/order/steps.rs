@@ -1,0 +1,274 @@
+//! The saga's steps, in the order a customer would describe them. Each sets its own activity
+//! options right where it calls, with the reasons for its timeouts.
+
+use super::compensation::{Compensation, Compensations};
+use super::outcome::{RootCause, Stop};
+use super::workflow::now_ms;
+use super::{ApprovalState, OrderInput, OrderStatus, OrderWorkflow, retry_policies};
+use crate::contracts::{
+    failures,
+    inventory::{InventoryActivities, ReservationStatus, ReserveStockRequest},
+    notifications::{NotificationActivities, SendEmailRequest},
+    payments::{ChargeRequest, PaymentActivities},
+    read_model::ReadModelActivities,
+};
+use crate::shipment::{ShipmentInput, ShipmentWorkflow, shipment_workflow_id};
+use std::time::Duration;
+use temporalio_sdk::{
+    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, TimerResult, WorkflowCancellationToken,
+    WorkflowContext, WorkflowResult, workflows::select,
+};
+
+/// How the approval wait ended.
+enum Waited {
+    Timer(TimerResult),
+    /// `false` when the wait was cancelled.
+    Decision(bool),
+}
+
+impl OrderWorkflow {
+    pub(super) async fn fulfil(
+        ctx: &WorkflowContext<Self>,
+        input: &OrderInput,
+        compensations: &mut Compensations,
+    ) -> Result<(), Stop> {
+        Self::reserve_stock(ctx, input, compensations).await?;
+        Self::await_approval(ctx, input).await?;
+        Self::charge_payment(ctx, input, compensations).await?;
+        Self::ship(ctx, input).await?;
+        Self::send_confirmation(ctx, input).await;
+        Ok(())
+    }
+
+    async fn reserve_stock(
+        ctx: &WorkflowContext<Self>,
+        input: &OrderInput,
+        compensations: &mut Compensations,
+    ) -> Result<(), Stop> {
+        Self::advance(ctx, OrderStatus::ReservingStock, "reserving stock");
+        let request = ReserveStockRequest { reservation_id: input.order_id.clone(), lines: input.stock_lines() };
+        // Registered before the call: if the call's outcome is unknown (a timeout after the
+        // service acted), the release still runs. Releasing what was never reserved is a no-op.
+        compensations.push(Compensation::ReleaseStock { reservation_id: request.reservation_id.clone() });
+        // One database transaction behind a quick HTTP call: 10 s per attempt is generous.
+        let options = Self::service_call_options(&input.settings.activity_task_queue, Duration::from_secs(10));
+        let reservation = match ctx.execute_activity(InventoryActivities::reserve_stock, request, options).await {
+            Ok(reservation) => reservation,
+            Err(error) => {
+                Self::stop_if_cancelled(ctx)?;
+                let cause = RootCause::of(error.cause(), &error);
+                if cause.is(failures::INSUFFICIENT_STOCK) || cause.is(failures::UNKNOWN_SKU) {
+                    // A refusal: the service reserves all lines or none, so nothing is held.
+                    compensations.forget_last();
+                    return Err(Stop::rejected(format!("stock unavailable: {}", cause.message)));
+                }
+                return Err(Stop::compensated(format!("stock could not be reserved: {}", cause.message)));
+            }
+        };
+        if reservation.status == ReservationStatus::Released {
+            // Only possible if a release of this reservation id got there first: nothing is held.
+            compensations.forget_last();
+            return Err(Stop::rejected("the reservation had already been released"));
+        }
+        ctx.state_mut(|s| s.snapshot.reservation_id = Some(reservation.reservation_id.clone()));
+        Self::note(ctx, format!("reserved stock ({})", reservation.reservation_id));
+        Self::stop_if_cancelled(ctx)
+    }
+
+    /// Large orders wait here for an operator: a decision (signal or update) or the deadline
+    /// (a durable timer), whichever comes first. Cancelling the workflow ends the wait too,
+    /// and must not be mistaken for the deadline.
+    async fn await_approval(ctx: &WorkflowContext<Self>, input: &OrderInput) -> Result<(), Stop> {
+        let Some(view) = ctx.state(|s| s.snapshot.approval.clone()) else {
+            return Ok(());
+        };
+        if view.state == ApprovalState::Pending {
+            let remaining_ms = view.deadline_ms - now_ms(ctx.workflow_time());
+            Self::advance(
+                ctx,
+                OrderStatus::AwaitingApproval,
+                format!(
+                    "total {} cents is above {}: waiting for an operator for up to {} s",
+                    input.total_cents,
+                    input.settings.approval.threshold_cents,
+                    remaining_ms.max(0) / 1000
+                ),
+            );
+            let waited = if remaining_ms <= 0 {
+                Waited::Timer(TimerResult::Fired)
+            } else {
+                select! {
+                    fired = ctx.timer(Duration::from_millis(remaining_ms as u64)) => Waited::Timer(fired),
+                    decided = ctx.wait_condition(|s: &Self| {
+                        s.snapshot.approval.as_ref().is_some_and(|a| a.state != ApprovalState::Pending)
+                    }) => Waited::Decision(decided.is_ok()),
+                }
+            };
+            match waited {
+                // On a workflow cancel the timer resolves as cancelled: not a timeout.
+                Waited::Timer(TimerResult::Cancelled) | Waited::Decision(false) => {
+                    return Err(Stop::cancelled("cancelled while waiting for approval"));
+                }
+                Waited::Timer(TimerResult::Fired) => {
+                    let decided = ctx.state_mut(|s| {
+                        let approval = s.snapshot.approval.as_mut().expect("checked above");
+                        if approval.state == ApprovalState::Pending {
+                            approval.state = ApprovalState::TimedOut;
+                        }
+                        approval.state != ApprovalState::TimedOut
+                    });
+                    if !decided {
+                        return Err(Stop::rejected("no operator decided before the approval deadline"));
+                    }
+                }
+                Waited::Decision(true) => {}
+            }
+        }
+        let view = ctx.state(|s| s.snapshot.approval.clone()).expect("checked above");
+        let by = view.operator.unwrap_or_default();
+        let reason = view.reason.unwrap_or_default();
+        match view.state {
+            ApprovalState::Approved => Ok(()),
+            ApprovalState::Rejected => Err(Stop::rejected(format!("rejected by {by}: {reason}"))),
+            other => Err(Stop::rejected(format!("approval ended as {other:?}"))),
+        }
+    }
+
+    async fn charge_payment(
+        ctx: &WorkflowContext<Self>,
+        input: &OrderInput,
+        compensations: &mut Compensations,
+    ) -> Result<(), Stop> {
+        Self::advance(ctx, OrderStatus::ChargingPayment, format!("charging {} cents", input.total_cents));
+        // Derived from the workflow id and the step: a retried attempt, a replayed workflow or
+        // a duplicated task all present the same key, and payments charges once.
+        let charge_idempotency_key = format!("{}:charge", ctx.workflow_id());
+        compensations.push(Compensation::RefundPayment { charge_idempotency_key: charge_idempotency_key.clone() });
+        let request = ChargeRequest {
+            idempotency_key: charge_idempotency_key,
+            order_id: input.order_id.clone(),
+            amount_cents: input.total_cents,
+            provider: input.payment.provider.clone(),
+            card_token: input.payment.card_token.clone(),
+        };
+        // Payment providers are slow: 30 s per attempt. The activity heartbeats while it
+        // waits, so a crashed worker is noticed after 5 s (heartbeat timeout) instead of 30.
+        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
+            .heartbeat_timeout(Duration::from_secs(5))
+            .task_queue(input.settings.payments_task_queue.clone())
+            .retry_policy(retry_policies::service_call())
+            .build();
+        let charge = match ctx.execute_activity(PaymentActivities::charge, request, options).await {
+            Ok(charge) => charge,
+            Err(error) => {
+                Self::stop_if_cancelled(ctx)?;
+                let cause = RootCause::of(error.cause(), &error);
+                if cause.is(failures::CARD_DECLINED) {
+                    // A decline moves no money: only the stock needs to go back.
+                    compensations.forget_last();
+                    return Err(Stop::compensated(format!("payment declined: {}", cause.message)));
+                }
+                return Err(Stop::compensated(format!("payment failed: {}", cause.message)));
+            }
+        };
+        ctx.state_mut(|s| s.snapshot.charge_id = Some(charge.charge_id.clone()));
+        Self::note(ctx, format!("charged {} cents ({})", charge.amount_cents, charge.charge_id));
+        Self::stop_if_cancelled(ctx)
+    }
+
+    /// Shipping runs as a child workflow: it has its own history and its own retries, without
+    /// growing the order's history. From here on the order cannot be cancelled or re-addressed:
+    /// the child and the steps after it run on a token of their own, so a cancellation of the
+    /// order does not interrupt a booking that may already have happened.
+    async fn ship(ctx: &WorkflowContext<Self>, input: &OrderInput) -> Result<(), Stop> {
+        let address = ctx.state_mut(|s| {
+            s.shipping_started = true;
+            s.snapshot.shipping_address.clone()
+        });
+        Self::advance(ctx, OrderStatus::Shipping, format!("booking shipment to {}, {}", address.city, address.country));
+        let child_input = ShipmentInput {
+            order_id: input.order_id.clone(),
+            address,
+            lines: input.stock_lines(),
+            activity_task_queue: input.settings.activity_task_queue.clone(),
+        };
+        let options = ChildWorkflowOptions::builder()
+            .workflow_id(shipment_workflow_id(ctx.workflow_id()))
+            .cancellation_token(WorkflowCancellationToken::new())
+            .build();
+        let child = ctx
+            .start_child_workflow(ShipmentWorkflow::run, child_input, options)
+            .await
+            .map_err(|error| Stop::compensated(format!("shipment could not start: {error}")))?;
+        let shipment = child.result().await.map_err(|error| {
+            let cause = RootCause::of(error.cause(), &error);
+            Stop::compensated(format!("shipping failed: {}", cause.message))
+        })?;
+        ctx.state_mut(|s| {
+            s.snapshot.shipment_id = Some(shipment.shipment_id.clone());
+            s.snapshot.tracking_number = Some(shipment.tracking_number.clone());
+        });
+        Self::note(ctx, format!("shipped with {} ({})", shipment.carrier, shipment.tracking_number));
+        Ok(())
+    }
+
+    /// The parcel is on its way: a lost e-mail must not undo the order, so this step only
+    /// retries (for up to a day) and notes a final failure instead of compensating.
+    async fn send_confirmation(ctx: &WorkflowContext<Self>, input: &OrderInput) {
+        Self::advance(ctx, OrderStatus::SendingConfirmation, "sending confirmation e-mail");
+        let tracking = ctx.state(|s| s.snapshot.tracking_number.clone()).unwrap_or_default();
+        let request = SendEmailRequest {
+            message_key: format!("{}:confirmation", input.order_id),
+            to: input.customer_id.clone(),
+            subject: format!("Order {} is on its way", input.order_id),
+            body: format!(
+                "We charged {} cents and shipped your order. Tracking number: {tracking}.",
+                input.total_cents
+            ),
+        };
+        // 10 s per attempt, retried for up to a day in all: the notifications service may be
+        // down for a while, and the e-mail is worth sending late.
+        let options = ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
+            schedule_to_close: Duration::from_secs(24 * 3600),
+            start_to_close: Duration::from_secs(10),
+        })
+        .task_queue(input.settings.activity_task_queue.clone())
+        .retry_policy(retry_policies::until_it_succeeds())
+        .cancellation_token(WorkflowCancellationToken::new())
+        .build();
+        match ctx.execute_activity(NotificationActivities::send_email, request, options).await {
+            Ok(receipt) => Self::note(ctx, format!("confirmation e-mail queued ({})", receipt.message_key)),
+            Err(error) => Self::note(ctx, format!("confirmation e-mail failed for good: {error}")),
+        }
+    }
+
+    /// Writes the final state to the api's read model (retried until the api takes it). On its
+    /// own cancellation token: a cancelled order must still be recorded.
+    pub(super) async fn record_in_read_model(ctx: &WorkflowContext<Self>, input: &OrderInput) -> WorkflowResult<()> {
+        let snapshot = ctx.state(|s| s.snapshot.clone());
+        let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
+            .task_queue(input.settings.activity_task_queue.clone())
+            .retry_policy(retry_policies::until_it_succeeds())
+            .cancellation_token(WorkflowCancellationToken::new())
+            .build();
+        ctx.execute_activity(ReadModelActivities::record_order, snapshot, options).await?;
+        Ok(())
+    }
+
+    fn service_call_options(task_queue: &str, start_to_close: Duration) -> ActivityOptions {
+        ActivityOptions::with_start_to_close_timeout(start_to_close)
+            .task_queue(task_queue.to_owned())
+            .retry_policy(retry_policies::service_call())
+            .build()
+    }
+
+    /// A cancellation request ends the saga at the next step boundary (before shipping).
+    fn stop_if_cancelled(ctx: &WorkflowContext<Self>) -> Result<(), Stop> {
+        let token = ctx.cancellation_token();
+        if token.is_cancelled() {
+            let reason = token.reason().filter(|reason| !reason.is_empty()).unwrap_or_else(|| "no reason given".into());
+            return Err(Stop::cancelled(format!("cancelled: {reason}")));
+        }
+        Ok(())
+    }
+}
