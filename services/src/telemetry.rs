@@ -24,3 +24,11 @@ pub fn init(format: LogFormat) {
     // A second init (tests that start several shops) keeps the first subscriber.
     let _ = result;
 }
+
+/// For tests: logs go through the test harness, so each test shows its own logs only when it
+/// fails (`cargo test -- --nocapture` shows them all).
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,temporalio_sdk_core=warn,temporalio_sdk=warn"));
+    let _ = fmt().with_env_filter(filter).with_test_writer().with_target(false).try_init();
+}

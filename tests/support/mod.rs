@@ -5,7 +5,9 @@
 //! Tests are parallel-safe: nothing is shared between two tests but the CPU.
 #![allow(dead_code)] // every test binary uses its own subset of the helpers
 
+pub mod history;
 pub mod orders;
+pub mod processes;
 
 use capstone::{
     db::Db,
@@ -45,7 +47,7 @@ pub fn temporal_cli() -> PathBuf {
 
 /// A fresh Temporal dev server for one test: in memory, headless, on free ports.
 pub async fn start_temporal() -> (DevServer, Client) {
-    capstone::telemetry::init(Default::default());
+    capstone::telemetry::init_for_tests();
     let server = DevServer::start(DevServerConfig::ephemeral(temporal_cli()), PATIENCE)
         .await
         .expect("the Temporal dev server starts");
@@ -123,13 +125,24 @@ impl TestShop {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
+        self.with_workers_of(&["workflow", "activity", "payments"], body).await
+    }
+
+    /// Like `with_workers`, with only some kinds of worker in this process (`workflow`,
+    /// `activity`, `payments`): the others can run as separate processes (`spawn_worker`).
+    pub async fn with_workers_of<F, Fut, T>(&self, kinds: &[&str], body: F) -> T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
         let runtime = workers::runtime().expect("the SDK runtime starts");
         let all = self
             .shop
             .workers(&runtime, self.client.clone(), &WorkerTuning::default())
             .expect("the workers are created");
+        let chosen = all.into_iter().filter(|worker| kinds.contains(&worker.kind)).collect();
         let stop = tokio_util::sync::CancellationToken::new();
-        let run_workers = workers::run_all(all, stop.clone(), Duration::from_secs(30));
+        let run_workers = workers::run_all(chosen, stop.clone(), Duration::from_secs(30));
         let run_body = async {
             let outcome = body().await;
             stop.cancel();
@@ -138,6 +151,63 @@ impl TestShop {
         let (outcome, workers) = tokio::join!(run_body, run_workers);
         workers.expect("the workers ran and stopped cleanly");
         outcome
+    }
+
+    /// A worker role of the real `capstone` binary as its own process, against this test's
+    /// server, queues and services (`workflow-worker` or `activity-worker`).
+    pub fn spawn_worker(&self, role: &str) -> processes::WorkerProcess {
+        self.spawn_worker_with(role, &[])
+    }
+
+    /// Like `spawn_worker`, with more environment (e.g. `REGION`).
+    pub fn spawn_worker_with(&self, role: &str, extra: &[(&str, &str)]) -> processes::WorkerProcess {
+        let urls = self.shop.urls();
+        let queues = self.queues();
+        let mut env = vec![
+            ("TEMPORAL_ADDRESS", self.server.address.as_str()),
+            ("WORKFLOW_TASK_QUEUE", &queues.workflows),
+            ("ACTIVITY_TASK_QUEUE", &queues.activities),
+            ("PAYMENTS_TASK_QUEUE", &queues.payments),
+            ("API_URL", &urls.api),
+            ("INVENTORY_URL", &urls.inventory),
+            ("PAYMENTS_URL", &urls.payments),
+            ("SHIPPING_URL", &urls.shipping),
+            ("NOTIFICATIONS_URL", &urls.notifications),
+            ("WORKER_STATUS_INTERVAL", "1s"),
+        ];
+        env.extend_from_slice(extra);
+        processes::WorkerProcess::spawn(role, self._dir.path(), &env)
+    }
+
+    /// The workflow's event history, as the server has it.
+    pub async fn history(
+        &self,
+        workflow_id: &str,
+    ) -> Vec<temporalio_common::protos::temporal::api::history::v1::HistoryEvent> {
+        self.client
+            .get_workflow_handle::<temporalio_common::UntypedWorkflow>(workflow_id.to_owned())
+            .fetch_history(temporalio_client::WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await
+            .expect("the history is readable")
+    }
+
+    /// Polls `GET /orders/{id}` until `done` says yes about the answer.
+    pub async fn wait_for_order(&self, order_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let (_, order) = self.get(&format!("/orders/{order_id}")).await;
+            if done(&order) {
+                return order;
+            }
+            assert!(Instant::now() < deadline, "order {order_id} never got {what}: {order}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Polls until the order has the given status.
+    pub async fn wait_for_status(&self, order_id: &str, status: &str) -> Value {
+        self.wait_for_order(order_id, status, |order| order["status"] == status).await
     }
 
     /// Sets faults on one of the backend services (`/admin/faults`).

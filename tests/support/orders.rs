@@ -16,3 +16,10 @@ pub fn with_items(customer_id: &str, items: &[(&str, i64)]) -> Value {
     order["items"] = items.iter().map(|(sku, qty)| json!({ "sku": sku, "qty": qty })).collect();
     order
 }
+
+/// Three monitors: 104700 cents, above the default approval threshold of 100000.
+pub fn large() -> Value {
+    with_items("ada", &[("MN-003", 3)])
+}
+
+pub const LARGE_TOTAL_CENTS: i64 = 3 * 34900;

@@ -2,7 +2,10 @@
 
 use super::read_model::OrderRow;
 use crate::rfc3339;
-use capstone_workflows::order::{OrderSnapshot, OrderStatus};
+use capstone_workflows::{
+    contracts::Address,
+    order::{ApprovalState, ApprovalView, OrderSnapshot, OrderStatus},
+};
 use serde::Serialize;
 
 /// `202` answer to `POST /orders`.
@@ -13,6 +16,28 @@ pub struct Accepted {
     pub status: OrderStatus,
     pub status_url: String,
     pub total_cents: i64,
+}
+
+/// The approval part of an order, with the deadline as a date.
+#[derive(Debug, Serialize)]
+pub struct ApprovalJson {
+    pub state: ApprovalState,
+    pub deadline: String,
+    pub operator: Option<String>,
+    pub reason: Option<String>,
+    pub via: Option<String>,
+}
+
+impl From<ApprovalView> for ApprovalJson {
+    fn from(view: ApprovalView) -> Self {
+        Self {
+            state: view.state,
+            deadline: rfc3339(view.deadline_ms),
+            operator: view.operator,
+            reason: view.reason,
+            via: view.via,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -36,6 +61,10 @@ pub struct OrderView {
     pub refund_id: Option<String>,
     pub shipment_id: Option<String>,
     pub tracking_number: Option<String>,
+    pub shipping_address: Address,
+    pub approval: Option<ApprovalJson>,
+    /// Compensations that failed for good: a person must look at these.
+    pub unresolved: Vec<String>,
     pub timeline: Vec<TimelineView>,
     pub created_at: String,
     pub updated_at: String,
@@ -73,6 +102,9 @@ impl OrderView {
             refund_id: snapshot.refund_id,
             shipment_id: snapshot.shipment_id,
             tracking_number: snapshot.tracking_number,
+            shipping_address: snapshot.shipping_address,
+            approval: snapshot.approval.map(ApprovalJson::from),
+            unresolved: snapshot.unresolved,
             timeline: snapshot
                 .timeline
                 .into_iter()

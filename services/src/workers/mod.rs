@@ -107,6 +107,9 @@ pub fn activity_workers(
         let mut options = WorkerOptions::new(task_queue)
             .tuner(tuner(1, slots))
             .graceful_shutdown_period(tuning.drain_timeout)
+            // Heartbeats are batched; send the latest at least every second, so that a retry
+            // after a crash resumes close to where the crashed attempt was.
+            .max_heartbeat_throttle_interval(Duration::from_secs(1))
             .build();
         register(&mut options);
         let stats = Arc::new(WorkerStats::default());

@@ -1,0 +1,239 @@
+//! Days 5 and 6: signals, queries, updates and timers in the approval gate. Orders above the
+//! threshold wait for an operator: a decision by update (the api) or by signal (`temporal
+//! workflow signal`), or the deadline of a durable timer. A cancellation during the wait
+//! compensates and must not look like a timeout. The shipping address can change until
+//! shipping starts.
+
+mod support;
+
+use capstone_workflows::order::{OperatorDecision, OrderWorkflow};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{TestShop, history, orders};
+use temporalio_client::{WorkflowExecutionStatus, WorkflowSignalOptions};
+
+async fn place_large_order(shop: &TestShop) -> String {
+    let (status, _, accepted) = shop.post_order(&orders::large(), None).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    accepted["order_id"].as_str().unwrap().to_owned()
+}
+
+async fn post(shop: &TestShop, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = shop.http.post(format!("{}{path}", shop.api_url())).json(&body).send().await.unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_order_waits_for_an_operator_and_completes_once_approved() {
+    let shop = TestShop::start().await;
+    let monitors = shop.stock("MN-003").await;
+    let (waiting, approved, done) = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let (status, approved) = post(
+                &shop,
+                &format!("/orders/{order_id}/approve"),
+                json!({"operator": "alice", "reason": "known customer"}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{approved}");
+            // A retried approval (same operator, same decision) gets the same answer.
+            let (again, _) = post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "alice"})).await;
+            assert_eq!(again, StatusCode::OK);
+            (waiting, approved, shop.wait_until_final(&order_id).await)
+        })
+        .await;
+
+    // The query answered while the order waited: live state, with the deadline.
+    assert_eq!(waiting["source"], "workflow");
+    assert_eq!(waiting["approval"]["state"], "PENDING");
+    assert!(waiting["approval"]["deadline"].as_str().is_some(), "{waiting}");
+    assert_eq!(shop.stock("MN-003").await, monitors - 3, "stock is held while the order waits");
+    assert_eq!(approved["approval"]["state"], "APPROVED");
+    assert_eq!(approved["approval"]["operator"], "alice");
+    assert_eq!(approved["approval"]["via"], "update");
+
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let order_id = done["order_id"].as_str().unwrap();
+    assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::LARGE_TOTAL_CENTS)]);
+    let names = history::activity_names(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(names[..2], ["inventory.reserve_stock", "payments.charge"], "reserve, wait, then charge");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_approval_signal_does_the_same_as_the_update() {
+    let shop = TestShop::start().await;
+    let done = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            // What `temporal workflow signal --name approve` sends.
+            let handle =
+                shop.client.get_workflow_handle::<OrderWorkflow>(waiting["workflow_id"].as_str().unwrap().to_owned());
+            let decision = OperatorDecision { operator: "bob".into(), reason: "ok".into() };
+            handle.signal(OrderWorkflow::approve, decision, WorkflowSignalOptions::default()).await.unwrap();
+            shop.wait_until_final(&order_id).await
+        })
+        .await;
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["approval"]["via"], "signal");
+    assert_eq!(done["approval"]["operator"], "bob");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_releases_the_stock() {
+    let shop = TestShop::start().await;
+    let monitors = shop.stock("MN-003").await;
+    let done = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
+            let events_before = shop.history(&workflow_id).await.len();
+
+            let (status, refused) = post(
+                &shop,
+                &format!("/orders/{order_id}/approve"),
+                json!({"operator": "mallory", "reason": "trust me"}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+            assert_eq!(refused["error"], "update_refused");
+            assert!(refused["detail"].as_str().unwrap().contains("not an operator"), "{refused}");
+            assert_eq!(shop.history(&workflow_id).await.len(), events_before, "a validator's refusal writes no event");
+
+            // A signal cannot be refused: it lands in history, and the workflow ignores it.
+            let handle = shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id.clone());
+            let decision = OperatorDecision { operator: "mallory".into(), reason: "trust me".into() };
+            handle.signal(OrderWorkflow::approve, decision, WorkflowSignalOptions::default()).await.unwrap();
+            let noted = shop
+                .wait_for_order(&order_id, "the ignored signal in its timeline", |order| {
+                    order["timeline"].to_string().contains("ignored approval by \\\"mallory\\\"")
+                })
+                .await;
+            assert_eq!(noted["status"], "AWAITING_APPROVAL");
+
+            let (status, rejected) = post(
+                &shop,
+                &format!("/orders/{order_id}/reject"),
+                json!({"operator": "bob", "reason": "address looks fake"}),
+            )
+            .await;
+            assert_eq!(status, StatusCode::OK, "{rejected}");
+            let (status, late) =
+                post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "alice"})).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{late}");
+            shop.wait_until_final(&order_id).await
+        })
+        .await;
+    assert_eq!(done["status"], "REJECTED", "{done}");
+    assert_eq!(done["reason"], "rejected by bob: address looks fake");
+    assert_eq!(shop.stock("MN-003").await, monitors, "the reservation was released");
+    assert!(shop.ledger(done["order_id"].as_str().unwrap()).await.is_empty(), "nothing was charged");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nobody_deciding_before_the_deadline_rejects_the_order() {
+    let shop = TestShop::start_with(|config| config.approval.timeout_secs = 2).await;
+    let monitors = shop.stock("MN-003").await;
+    let done = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            let done = shop.wait_until_final(&order_id).await;
+            let (status, late) =
+                post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "alice"})).await;
+            assert_eq!(status, StatusCode::CONFLICT, "{late}");
+            done
+        })
+        .await;
+    assert_eq!(done["status"], "REJECTED", "{done}");
+    assert_eq!(done["reason"], "no operator decided before the approval deadline");
+    assert_eq!(done["approval"]["state"], "TIMED_OUT");
+    assert_eq!(shop.stock("MN-003").await, monitors);
+    let events = shop.history(done["workflow_id"].as_str().unwrap()).await;
+    let kinds: Vec<String> = events.iter().map(|event| format!("{:?}", event.event_type())).collect();
+    assert!(kinds.iter().any(|kind| kind == "TimerFired"), "the deadline is a durable timer: {kinds:?}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
+    let shop = TestShop::start().await;
+    let monitors = shop.stock("MN-003").await;
+    let done = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let (status, accepted) =
+                post(&shop, &format!("/orders/{order_id}/cancel"), json!({"reason": "customer changed their mind"}))
+                    .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+            shop.wait_until_final(&order_id).await
+        })
+        .await;
+    assert_eq!(done["status"], "CANCELLED", "{done}");
+    assert_eq!(done["reason"], "cancelled while waiting for approval");
+    assert_eq!(done["approval"]["state"], "CLOSED");
+    assert_eq!(shop.stock("MN-003").await, monitors, "the reservation was released");
+    let workflow_id = done["workflow_id"].as_str().unwrap();
+    assert_eq!(shop.workflow_status(workflow_id).await, Some(WorkflowExecutionStatus::Canceled));
+    let events = shop.history(workflow_id).await;
+    let kinds: Vec<String> = events.iter().map(|event| format!("{:?}", event.event_type())).collect();
+    assert!(kinds.iter().any(|kind| kind == "TimerCanceled"), "the approval timer was cancelled, not fired: {kinds:?}");
+    assert!(!kinds.iter().any(|kind| kind == "TimerFired"), "{kinds:?}");
+    let runs = history::activity_runs(&events);
+    let release = runs.iter().find(|run| run.name == "inventory.release_stock").expect("a release");
+    assert_eq!(release.outcome, "completed", "compensation runs although the workflow was cancelled");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_address_can_change_until_shipping_starts() {
+    let shop = TestShop::start().await;
+    let new_address = json!({"name": "Ada Lovelace", "line1": "1 Engine Row", "city": "London", "postal_code": "N1", "country": "GB"});
+    let (done, too_late) = shop
+        .with_workers(|| async {
+            let order_id = place_large_order(&shop).await;
+            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let url = format!("{}/orders/{order_id}/shipping-address", shop.api_url());
+            let response = shop.http.put(&url).json(&new_address).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let bad = shop
+                .http
+                .put(&url)
+                .json(&json!({"name": "x", "line1": "y", "city": "", "postal_code": "1", "country": "GB"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY, "an incomplete address is refused at the edge");
+
+            // Slow down shipping so that the order is caught while it ships.
+            shop.inject("shipping", json!({"delay_ms": 3000})).await;
+            post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "alice"})).await;
+            shop.wait_for_status(&order_id, "SHIPPING").await;
+            let too_late = shop.http.put(&url).json(&new_address).send().await.unwrap();
+            let status = too_late.status();
+            let body: Value = too_late.json().await.unwrap();
+            let (cancel_status, cancel) = post(&shop, &format!("/orders/{order_id}/cancel"), json!({})).await;
+            assert_eq!(cancel_status, StatusCode::CONFLICT, "{cancel}");
+            assert_eq!(cancel["error"], "too_late_to_cancel");
+            (shop.wait_until_final(&order_id).await, (status, body))
+        })
+        .await;
+    assert_eq!(too_late.0, StatusCode::CONFLICT, "{}", too_late.1);
+    assert!(too_late.1["detail"].as_str().unwrap().contains("shipping has started"), "{}", too_late.1);
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done["shipping_address"]["city"], "London");
+    let shipped_to: String = sqlx::query_scalar("SELECT address_json FROM shipping_shipments WHERE order_id = $1")
+        .bind(done["order_id"].as_str().unwrap())
+        .fetch_one(shop.db())
+        .await
+        .unwrap();
+    assert!(shipped_to.contains("London"), "the carrier got the new address: {shipped_to}");
+    shop.stop().await;
+}
