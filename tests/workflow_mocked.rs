@@ -1,0 +1,110 @@
+//! Day 11: the order workflow against a real server, with every activity replaced by a fake
+//! (see `support/fakes.rs`). No services, no database: just the workflow's decisions, made
+//! visible by the calls the fakes record. The real-service tests (failures.rs, approval.rs)
+//! prove the same paths end to end; these isolate the workflow logic and run in a second.
+
+mod support;
+
+use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};
+use support::fakes::{FakeShop, Script};
+use temporalio_client::{
+    WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowExecutionStatus, WorkflowGetResultOptions,
+    WorkflowStartOptions, errors::WorkflowGetResultError,
+};
+
+async fn start(
+    shop: &FakeShop,
+    order_id: &str,
+    total_cents: i64,
+    approval_secs: u64,
+) -> temporalio_client::WorkflowHandle<temporalio_client::Client, OrderWorkflow> {
+    let input = shop.order(order_id, total_cents, approval_secs);
+    let workflow_id = format!("order-{order_id}");
+    let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), workflow_id.clone()).build();
+    shop.client.start_workflow(OrderWorkflow::run, input, options).await.expect("the workflow starts");
+    shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_happy_order_calls_each_step_once_and_never_compensates() {
+    let shop = FakeShop::start(Script::default()).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "happy", 5_000, 60).await.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Completed);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "email", "record"]);
+    assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Completed));
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blocked_shipment_refunds_then_releases_once_each() {
+    let shop = FakeShop::start(Script { block_shipping: true, ..Script::default() }).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "blocked", 5_000, 60).await.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Compensated);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "refund", "release", "record"]);
+    assert!(snapshot.reason.unwrap().contains("shipping failed"));
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_declined_card_releases_without_a_refund() {
+    let shop = FakeShop::start(Script { decline_card: true, ..Script::default() }).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "declined", 5_000, 60).await.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Compensated);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "release", "record"]);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_rejection_releases_and_never_charges() {
+    let shop = FakeShop::start(Script::default()).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            let handle = start(&shop, "rejected", 200_000, 60).await;
+            let decision = Decision { approve: false, operator: "alice".into(), reason: "no".into() };
+            handle
+                .execute_update(OrderWorkflow::decide, decision, WorkflowExecuteUpdateOptions::default())
+                .await
+                .unwrap();
+            handle.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Rejected);
+    assert_eq!(shop.calls.list(), ["reserve", "release", "record"]);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_during_the_approval_wait_ends_canceled_after_releasing() {
+    let shop = FakeShop::start(Script::default()).await;
+    let outcome = shop
+        .with_workers(|| async {
+            let handle = start(&shop, "cancelled", 200_000, 3600).await;
+            // Wait until the workflow sits at the gate (it has reserved).
+            while !shop.calls.list().contains(&"reserve".to_owned()) {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            handle.cancel(WorkflowCancelOptions::builder().reason("test").build()).await.unwrap();
+            handle.get_result(WorkflowGetResultOptions::default()).await
+        })
+        .await;
+    assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
+    assert_eq!(shop.calls.list(), ["reserve", "release", "record"]);
+    assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
+    let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>("order-cancelled");
+    let status = handle.describe(Default::default()).await.unwrap().status();
+    assert_eq!(status, WorkflowExecutionStatus::Canceled);
+    shop.stop().await;
+}
