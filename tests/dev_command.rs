@@ -187,6 +187,8 @@ fn every_role_has_help() {
         "workflow-worker",
         "activity-worker",
         "hello",
+        "ingest-stock",
+        "generate-stock-csv",
     ];
     for role in roles {
         let output = Command::new(CAPSTONE).args([role, "--help"]).output().unwrap();
@@ -224,5 +226,30 @@ async fn hello_prints_the_greeting_of_a_real_workflow() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no workflow id in: {stdout}"));
     assert_eq!(shop.workflow_status(workflow_id).await, Some(temporalio_client::WorkflowExecutionStatus::Completed));
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ingest_stock_loads_a_file_once_however_often_it_is_run() {
+    let shop = support::TestShop::start().await;
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/examples/stock.csv");
+    let run = || async {
+        let output = tokio::process::Command::new(CAPSTONE)
+            .args(["ingest-stock", sample, "--batch-size", "250"])
+            .env("TEMPORAL_ADDRESS", &shop.server.address)
+            .env("WORKFLOW_TASK_QUEUE", &shop.queues().workflows)
+            .env("ACTIVITY_TASK_QUEUE", &shop.queues().activities)
+            .output()
+            .await
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        stdout
+    };
+    let (first, second) = shop.with_workers(|| async { (run().await, run().await) }).await;
+    assert!(first.contains("done: 2000 rows, 2000 applied, 0 already applied"), "{first}");
+    assert!(second.contains("done: 2000 rows, 0 applied, 2000 already applied"), "{second}");
+    let (_, qty) = capstone::ingest::generated_row(1234);
+    assert_eq!(shop.stock("GEN-001234").await, qty as i64, "applied once");
     shop.stop().await;
 }

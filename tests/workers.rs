@@ -216,3 +216,34 @@ async fn orders_to_a_routed_country_run_on_that_regions_queues() {
     assert!(queues.contains(&("payments.charge", "payments-eu")), "{queues:?}");
     shop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_payment_slot_means_one_charge_at_a_time() {
+    let shop = TestShop::start().await;
+    let tuning = capstone::workers::WorkerTuning { payment_slots: 1, ..Default::default() };
+    let delay_ms = 800;
+    shop.inject("payments", json!({ "delay_ms": delay_ms })).await;
+    let charged_at: Vec<i64> = shop
+        .with_tuned_workers(&tuning, &["workflow", "activity", "payments"], || async {
+            let mut order_ids = Vec::new();
+            for customer in ["ada", "grace", "linus"] {
+                let (_, _, accepted) = shop.post_order(&orders::with_items(customer, &[("CB-004", 1)]), None).await;
+                order_ids.push(accepted["order_id"].as_str().unwrap().to_owned());
+            }
+            for order_id in &order_ids {
+                shop.wait_until_final(order_id).await;
+            }
+            sqlx::query_scalar("SELECT created_at_ms FROM payments_ledger WHERE kind = 'charge' ORDER BY created_at_ms")
+                .fetch_all(shop.db())
+                .await
+                .unwrap()
+        })
+        .await;
+    assert_eq!(charged_at.len(), 3);
+    // Each charge holds the only slot until its (slow) answer arrives, so the next one can
+    // only start after that: the charges are at least the answer delay apart.
+    for pair in charged_at.windows(2) {
+        assert!(pair[1] - pair[0] >= delay_ms - 50, "two charges ran at once: {charged_at:?}");
+    }
+    shop.stop().await;
+}

@@ -136,11 +136,17 @@ impl TestShop {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
+        self.with_tuned_workers(&WorkerTuning::default(), kinds, body).await
+    }
+
+    /// Like `with_workers_of`, with other slot counts or timings.
+    pub async fn with_tuned_workers<F, Fut, T>(&self, tuning: &WorkerTuning, kinds: &[&str], body: F) -> T
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = T>,
+    {
         let runtime = workers::runtime().expect("the SDK runtime starts");
-        let all = self
-            .shop
-            .workers(&runtime, self.client.clone(), &WorkerTuning::default())
-            .expect("the workers are created");
+        let all = self.shop.workers(&runtime, self.client.clone(), tuning).expect("the workers are created");
         let chosen = all.into_iter().filter(|worker| kinds.contains(&worker.kind)).collect();
         let stop = tokio_util::sync::CancellationToken::new();
         let run_workers = workers::run_all(chosen, stop.clone(), Duration::from_secs(30));
