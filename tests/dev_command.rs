@@ -79,8 +79,14 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
     let mut server_pid = None;
     let workflow_id = loop {
         let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            std::thread::sleep(Duration::from_millis(200));
+            let exited = child.try_wait().ok().flatten();
             let _ = child.kill();
-            panic!("dev printed no demo outcome in time; output so far:\n{}\nlog:\n{}", output.join("\n"), log_tail());
+            panic!(
+                "dev printed no demo outcome in time (exit: {exited:?}); output so far:\n{}\nlog:\n{}",
+                output.join("\n"),
+                log_tail()
+            );
         };
         if let Some(pid) = line.split("pid ").nth(1).and_then(|rest| rest.split(';').next()) {
             server_pid = pid.trim().parse::<u32>().ok();

@@ -14,7 +14,7 @@ async fn a_shipping_failure_after_the_charge_refunds_then_releases() {
     body["shipping_address"]["country"] = json!("AQ");
     let done = shop
         .with_workers(|| async {
-            let (_, _, accepted) = shop.post_order(&body, None).await;
+            let accepted = shop.place(&body).await;
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
         .await;
@@ -44,7 +44,7 @@ async fn a_payment_outage_of_a_few_seconds_is_ridden_out_with_one_charge() {
     shop.inject("payments", json!({"outage_secs": 3})).await;
     let done = shop
         .with_workers(|| async {
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
         .await;
@@ -63,7 +63,7 @@ async fn the_confirmation_email_is_retried_through_failures_and_sent_once() {
     shop.inject("notifications", json!({"fail_next": 3})).await;
     let done = shop
         .with_workers(|| async {
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
         .await;
@@ -88,7 +88,7 @@ async fn a_slow_answer_after_the_charge_is_retried_without_a_second_charge() {
     let shop = TestShop::start().await;
     let done = shop
         .with_workers(|| async {
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             let order_id = accepted["order_id"].as_str().unwrap().to_owned();
             shop.inject("payments", json!({"delay_ms": 35_000})).await;
             shop.wait_for_status(&order_id, "CHARGING_PAYMENT").await;

@@ -194,7 +194,7 @@ async fn a_declined_card_gives_the_reserved_stock_back() {
     body["payment"]["card_token"] = json!("tok_decline_insufficient_funds");
     let order = shop
         .with_workers(|| async {
-            let (_, _, accepted) = shop.post_order(&body, None).await;
+            let accepted = shop.place(&body).await;
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
         .await;

@@ -15,11 +15,11 @@ mod support;
 use capstone_workflows::{
     hello::{HelloInput, HelloWorkflow},
     ingestion::StockIngestionWorkflow,
-    order::{Decision, OperatorDecision, OrderWorkflow},
+    order::{Decision, OperatorDecision, OrderStatus, OrderWorkflow},
     shipment::ShipmentWorkflow,
 };
 use std::path::{Path, PathBuf};
-use support::fakes::{FakeShop, Script};
+use support::fakes::{FakeShop, Script, wait_for_status};
 use temporalio_client::{
     WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowFetchHistoryOptions, WorkflowGetResultOptions,
     WorkflowHistory, WorkflowSignalOptions, WorkflowStartOptions,
@@ -89,7 +89,11 @@ async fn record_histories() {
         let input = shop.order(order_id, total, approval_secs);
         let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), format!("order-{order_id}")).build();
         let client = shop.client.clone();
-        async move { client.start_workflow(OrderWorkflow::run, input, options).await.unwrap() }
+        let workflow_id = format!("order-{order_id}");
+        async move {
+            client.start_workflow(OrderWorkflow::run, input, options).await.unwrap();
+            client.get_workflow_handle::<OrderWorkflow>(workflow_id)
+        }
     };
     let result = WorkflowGetResultOptions::default;
 
@@ -112,6 +116,7 @@ async fn record_histories() {
         save(&shop, "order-completed-shipment", "shipment-booked").await;
 
         let handle = start(&shop, "approved-update", 200_000, 60).await;
+        wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
         handle
             .execute_update(OrderWorkflow::decide, decision(true), WorkflowExecuteUpdateOptions::default())
             .await
@@ -120,12 +125,14 @@ async fn record_histories() {
         save(&shop, "order-approved-update", "order-approved-by-update").await;
 
         let handle = start(&shop, "approved-signal", 200_000, 60).await;
+        wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
         let signal = OperatorDecision { operator: "alice".into(), reason: "recorded".into() };
-        handle.signal(OrderWorkflow::approve, signal, WorkflowSignalOptions::default()).await.unwrap();
+        handle.signal(OrderWorkflow::approve, signal.into(), WorkflowSignalOptions::default()).await.unwrap();
         handle.get_result(result()).await.unwrap();
         save(&shop, "order-approved-signal", "order-approved-by-signal").await;
 
         let handle = start(&shop, "rejected", 200_000, 60).await;
+        wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
         handle
             .execute_update(OrderWorkflow::decide, decision(false), WorkflowExecuteUpdateOptions::default())
             .await
@@ -137,6 +144,7 @@ async fn record_histories() {
         save(&shop, "order-timed-out", "order-approval-timed-out").await;
 
         let handle = start(&shop, "address", 200_000, 60).await;
+        wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
         let address = shop.order("x", 1, 1).shipping_address;
         let moved = capstone_workflows::contracts::Address { city: "Hamburg".into(), ..address };
         handle
@@ -150,13 +158,8 @@ async fn record_histories() {
         handle.get_result(result()).await.unwrap();
         save(&shop, "order-address", "order-address-changed").await;
 
-        let reserves = |shop: &FakeShop| shop.calls.list().iter().filter(|call| *call == "reserve").count();
-        let before = reserves(&shop);
         let handle = start(&shop, "cancelled", 200_000, 3600).await;
-        while reserves(&shop) == before {
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
         handle.cancel(WorkflowCancelOptions::builder().reason("recorded").build()).await.unwrap();
         let _ = handle.get_result(result()).await;
         save(&shop, "order-cancelled", "order-cancelled-while-waiting").await;

@@ -28,7 +28,7 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
             first.wait_for_log("worker started").await;
             // The provider takes the money, then is slow to say so: the worker dies waiting.
             shop.inject("payments", json!({"delay_ms": 10_000})).await;
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             let order_id = accepted["order_id"].as_str().unwrap().to_owned();
             wait_for_charge(&shop, &order_id).await;
             first.kill_9();
@@ -56,7 +56,7 @@ async fn a_killed_workflow_worker_is_replaced_and_the_saga_resumes_by_replay() {
         .with_workers_of(&["activity", "payments"], || async {
             let mut first = shop.spawn_worker("workflow-worker");
             first.wait_for_log("worker started").await;
-            let (_, _, accepted) = shop.post_order(&orders::large(), None).await;
+            let accepted = shop.place(&orders::large()).await;
             let order_id = accepted["order_id"].as_str().unwrap().to_owned();
             shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
             first.kill_9();
@@ -101,7 +101,7 @@ async fn sigterm_lets_the_activity_worker_finish_what_it_started_and_exit_zero()
             let mut worker = shop.spawn_worker("activity-worker");
             worker.wait_for_log("worker started").await;
             shop.inject("payments", json!({"delay_ms": 3000})).await;
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             let order_id = accepted["order_id"].as_str().unwrap().to_owned();
             wait_for_charge(&shop, &order_id).await;
             let stopping = Instant::now();
@@ -205,7 +205,7 @@ async fn orders_to_a_routed_country_run_on_that_regions_queues() {
             let _workflows = shop.spawn_worker_with("workflow-worker", &eu_worker_env);
             let activities = shop.spawn_worker_with("activity-worker", &eu_worker_env);
             activities.wait_for_log("payments-eu").await;
-            let (_, _, accepted) = shop.post_order(&orders::example(), None).await;
+            let accepted = shop.place(&orders::example()).await;
             shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
         })
         .await;
@@ -227,7 +227,7 @@ async fn one_payment_slot_means_one_charge_at_a_time() {
         .with_tuned_workers(&tuning, &["workflow", "activity", "payments"], || async {
             let mut order_ids = Vec::new();
             for customer in ["ada", "grace", "linus"] {
-                let (_, _, accepted) = shop.post_order(&orders::with_items(customer, &[("CB-004", 1)]), None).await;
+                let accepted = shop.place(&orders::with_items(customer, &[("CB-004", 1)])).await;
                 order_ids.push(accepted["order_id"].as_str().unwrap().to_owned());
             }
             for order_id in &order_ids {

@@ -6,7 +6,7 @@
 mod support;
 
 use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};
-use support::fakes::{FakeShop, Script};
+use support::fakes::{FakeShop, Script, wait_for_status};
 use temporalio_client::{
     WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowExecutionStatus, WorkflowGetResultOptions,
     WorkflowStartOptions, errors::WorkflowGetResultError,
@@ -72,6 +72,7 @@ async fn an_operator_rejection_releases_and_never_charges() {
     let snapshot = shop
         .with_workers(|| async {
             let handle = start(&shop, "rejected", 200_000, 60).await;
+            wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
             let decision = Decision { approve: false, operator: "alice".into(), reason: "no".into() };
             handle
                 .execute_update(OrderWorkflow::decide, decision, WorkflowExecuteUpdateOptions::default())
@@ -81,7 +82,8 @@ async fn an_operator_rejection_releases_and_never_charges() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Rejected);
-    assert_eq!(shop.calls.list(), ["reserve", "release", "record"]);
+    // The first `record` is the wait at the gate: operators list waiting orders from there.
+    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "record"]);
     shop.stop().await;
 }
 
@@ -91,20 +93,55 @@ async fn a_cancel_during_the_approval_wait_ends_canceled_after_releasing() {
     let outcome = shop
         .with_workers(|| async {
             let handle = start(&shop, "cancelled", 200_000, 3600).await;
-            // Wait until the workflow sits at the gate (it has reserved).
-            while !shop.calls.list().contains(&"reserve".to_owned()) {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
             handle.cancel(WorkflowCancelOptions::builder().reason("test").build()).await.unwrap();
             handle.get_result(WorkflowGetResultOptions::default()).await
         })
         .await;
     assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "record"]);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>("order-cancelled");
     let status = handle.describe(Default::default()).await.unwrap().status();
     assert_eq!(status, WorkflowExecutionStatus::Canceled);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_charge_that_fails_for_any_other_reason_is_still_refunded_before_the_release() {
+    // The refund is registered before the charge runs: whatever the charge did, it is undone.
+    // (A decline is the one refusal known to move no money; see the test above.)
+    let shop = FakeShop::start(Script { charge_fails: true, ..Script::default() }).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "charge-failed", 5_000, 60)
+                .await
+                .get_result(WorkflowGetResultOptions::default())
+                .await
+                .unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Compensated);
+    assert!(snapshot.reason.as_deref().unwrap().starts_with("payment failed"), "{snapshot:?}");
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "record"]);
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancel_while_charging_undoes_the_charge_and_the_reservation() {
+    let shop = FakeShop::start(Script { slow_charge_ms: 3_000, ..Script::default() }).await;
+    let outcome = shop
+        .with_workers(|| async {
+            let handle = start(&shop, "cancel-charging", 5_000, 60).await;
+            while !shop.calls.list().contains(&"charge".to_owned()) {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            handle.cancel(WorkflowCancelOptions::builder().reason("customer").build()).await.unwrap();
+            handle.get_result(WorkflowGetResultOptions::default()).await
+        })
+        .await;
+    assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "record"]);
+    assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     shop.stop().await;
 }

@@ -3,9 +3,10 @@
 use crate::{
     api::{self, ApiSettings},
     config::{
-        ActivityTaskQueueArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg,
-        NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs,
-        TaskQueueArgs, TemporalArgs, UiArgs, WorkerTuningArgs, WorkflowTaskQueueArg,
+        ActivityTaskQueueArgs, ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr,
+        InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceUrlArgs, ShippingAddr,
+        ShippingRulesArgs, StatusIntervalArg, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg,
+        WorkflowTuningArgs, worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -132,7 +133,9 @@ pub struct WorkflowWorkerArgs {
     #[command(flatten)]
     pub region: RegionArg,
     #[command(flatten)]
-    pub tuning: WorkerTuningArgs,
+    pub tuning: WorkflowTuningArgs,
+    #[command(flatten)]
+    pub status: StatusIntervalArg,
 }
 
 #[derive(Args, Debug)]
@@ -146,7 +149,9 @@ pub struct ActivityWorkerArgs {
     #[command(flatten)]
     pub urls: ServiceUrlArgs,
     #[command(flatten)]
-    pub tuning: WorkerTuningArgs,
+    pub tuning: ActivityTuningArgs,
+    #[command(flatten)]
+    pub status: StatusIntervalArg,
 }
 
 /// How long a role waits for Temporal to come up before giving up.
@@ -216,7 +221,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::WorkflowWorker(args) => {
             let client = connect(&args.temporal, "capstone-workflow-worker").await?;
             let runtime = workers::runtime()?;
-            let tuning = args.tuning.tuning();
+            let tuning = worker_tuning(Some(&args.tuning), None, &args.status);
             let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
             let queues = base.for_region(args.region.region.as_deref());
             let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
@@ -225,7 +230,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::ActivityWorker(args) => {
             let client = connect(&args.temporal, "capstone-activity-worker").await?;
             let runtime = workers::runtime()?;
-            let tuning = args.tuning.tuning();
+            let tuning = worker_tuning(None, Some(&args.tuning), &args.status);
             let base = TaskQueues {
                 activities: args.task_queues.activity_task_queue,
                 payments: args.task_queues.payments_task_queue,

@@ -111,7 +111,8 @@ impl ApprovalArgs {
     pub fn policy(&self) -> ApprovalPolicy {
         ApprovalPolicy {
             threshold_cents: self.approval_threshold_cents,
-            timeout_secs: self.approval_timeout.as_secs().max(1),
+            // Whole seconds, rounded up: a timeout never ends early.
+            timeout_secs: (self.approval_timeout.as_secs_f64().ceil() as u64).max(1),
             operators: self.operators.iter().map(|operator| operator.trim().to_owned()).collect(),
         }
     }
@@ -183,12 +184,17 @@ impl ShippingRulesArgs {
     }
 }
 
-/// Worker concurrency and lifecycle (day 4).
+/// Workflow worker concurrency (day 4).
 #[derive(Args, Debug, Clone)]
-pub struct WorkerTuningArgs {
+pub struct WorkflowTuningArgs {
     /// Workflow tasks one workflow worker runs at once.
     #[arg(long, env = "WORKFLOW_SLOTS", default_value_t = 50)]
     pub workflow_slots: usize,
+}
+
+/// Activity worker concurrency and shutdown (day 4).
+#[derive(Args, Debug, Clone)]
+pub struct ActivityTuningArgs {
     /// Activities (other than payments) one activity worker runs at once.
     #[arg(long, env = "ACTIVITY_SLOTS", default_value_t = 20)]
     pub activity_slots: usize,
@@ -198,21 +204,31 @@ pub struct WorkerTuningArgs {
     /// On SIGTERM, how long running activities may take to finish before they are cancelled.
     #[arg(long, env = "WORKER_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
     pub drain_timeout: Duration,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct StatusIntervalArg {
     /// How often a worker logs a status line (task queue, slots in use, tasks done).
     #[arg(long, env = "WORKER_STATUS_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration)]
     pub status_interval: Duration,
 }
 
-impl WorkerTuningArgs {
-    pub fn tuning(&self) -> crate::workers::WorkerTuning {
-        crate::workers::WorkerTuning {
-            workflow_slots: self.workflow_slots.max(1),
-            activity_slots: self.activity_slots.max(1),
-            payment_slots: self.payment_slots.max(1),
-            drain_timeout: self.drain_timeout,
-            status_interval: self.status_interval,
-        }
+/// The tuning of the workers a role runs, from the flags it has (absent groups keep defaults).
+pub fn worker_tuning(
+    workflow: Option<&WorkflowTuningArgs>,
+    activity: Option<&ActivityTuningArgs>,
+    status: &StatusIntervalArg,
+) -> crate::workers::WorkerTuning {
+    let mut tuning = crate::workers::WorkerTuning { status_interval: status.status_interval, ..Default::default() };
+    if let Some(workflow) = workflow {
+        tuning.workflow_slots = workflow.workflow_slots.max(1);
     }
+    if let Some(activity) = activity {
+        tuning.activity_slots = activity.activity_slots.max(1);
+        tuning.payment_slots = activity.payment_slots.max(1);
+        tuning.drain_timeout = activity.drain_timeout;
+    }
+    tuning
 }
 
 /// Listen addresses, one flag per service so that `dev` can take all five.

@@ -10,7 +10,10 @@ use crate::{
 };
 use capstone_activities::ServiceUrls;
 use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
-use std::{collections::BTreeMap, net::SocketAddr};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    net::SocketAddr,
+};
 use temporalio_client::Client;
 use temporalio_sdk::Runtime;
 use tokio_util::sync::CancellationToken;
@@ -54,6 +57,7 @@ pub struct Shop {
     pub shipping: RunningService,
     pub notifications: RunningService,
     pub task_queues: TaskQueues,
+    pub region_routes: BTreeMap<String, String>,
     shutdown: CancellationToken,
 }
 
@@ -93,6 +97,7 @@ impl Shop {
             shipping,
             notifications,
             task_queues: config.task_queues.clone(),
+            region_routes: config.region_routes.clone(),
             shutdown,
         })
     }
@@ -112,24 +117,30 @@ impl Shop {
         [&self.api, &self.inventory, &self.payments, &self.shipping, &self.notifications]
     }
 
-    /// The workflow worker and the activity worker (with its payments queue), on this shop's
-    /// queues, calling this shop's services.
+    /// The workflow worker and the activity worker (with its payments queue) on this shop's
+    /// queues, calling this shop's services; and the same again for every region that
+    /// `region_routes` sends orders to, so that one process serves them all.
     pub fn workers(
         &self,
         runtime: &Runtime,
         client: Client,
         tuning: &WorkerTuning,
     ) -> anyhow::Result<Vec<RunnableWorker>> {
-        let queues = &self.task_queues;
-        let mut all = vec![workers::workflow_worker(runtime, client.clone(), &queues.workflows, tuning)?];
-        all.extend(workers::activity_workers(
-            runtime,
-            client,
-            &queues.activities,
-            &queues.payments,
-            &self.urls(),
-            tuning,
-        )?);
+        let regions: BTreeSet<&str> = self.region_routes.values().map(String::as_str).collect();
+        let queue_sets = std::iter::once(None).chain(regions.into_iter().map(Some));
+        let mut all = Vec::new();
+        for region in queue_sets {
+            let queues = self.task_queues.for_region(region);
+            all.push(workers::workflow_worker(runtime, client.clone(), &queues.workflows, tuning)?);
+            all.extend(workers::activity_workers(
+                runtime,
+                client.clone(),
+                &queues.activities,
+                &queues.payments,
+                &self.urls(),
+                tuning,
+            )?);
+        }
         Ok(all)
     }
 

@@ -38,6 +38,10 @@ use temporalio_sdk::{
 pub struct Script {
     pub decline_card: bool,
     pub block_shipping: bool,
+    /// The charge fails for a reason the workflow has no special case for.
+    pub charge_fails: bool,
+    /// The charge takes this long (to catch the workflow while it charges).
+    pub slow_charge_ms: u64,
 }
 
 /// Every call the fakes received, in order: `reserve`, `charge`, `refund`, ...
@@ -110,6 +114,10 @@ impl FakePayments {
         request: ChargeRequest,
     ) -> Result<Charge, ActivityError> {
         self.0.push("charge");
+        tokio::time::sleep(std::time::Duration::from_millis(self.1.slow_charge_ms)).await;
+        if self.1.charge_fails {
+            return Err(refused("InvalidRequest", "payments refused: invalid_request: fake"));
+        }
         if self.1.decline_card {
             return Err(refused(CARD_DECLINED, "payments refused: card_declined: fake decline"));
         }
@@ -292,5 +300,22 @@ impl FakeShop {
 
     pub async fn stop(self) {
         self.server.stop().await.expect("the dev server stops");
+    }
+}
+
+/// Polls the order workflow's `status` query until it reports `status`.
+pub async fn wait_for_status(
+    handle: &temporalio_client::WorkflowHandle<Client, capstone_workflows::order::OrderWorkflow>,
+    status: capstone_workflows::order::OrderStatus,
+) {
+    use capstone_workflows::order::OrderWorkflow;
+    let deadline = tokio::time::Instant::now() + super::PATIENCE;
+    loop {
+        let snapshot = handle.query(OrderWorkflow::status, (), Default::default()).await;
+        if snapshot.as_ref().is_ok_and(|snapshot| snapshot.status == status) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never reached {status:?}: {snapshot:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -248,6 +248,13 @@ impl TestShop {
         (status, headers, body)
     }
 
+    /// `POST /orders` that must be accepted; returns the `202` body.
+    pub async fn place(&self, body: &Value) -> Value {
+        let (status, _, accepted) = self.post_order(body, None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "POST /orders was not accepted: {accepted}");
+        accepted
+    }
+
     /// `GET` on the api; returns status and JSON body.
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self.http.get(format!("{}{path}", self.api_url())).send().await.expect("the api answers");

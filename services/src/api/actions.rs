@@ -23,6 +23,7 @@ use capstone_workflows::{
     order::{Decision, OrderStatus, OrderWorkflow},
 };
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use std::time::Duration;
 use temporalio_client::{
     Client, RpcOptions, WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowQueryOptions,
@@ -101,9 +102,13 @@ pub(super) async fn change_address(
         return Err(ApiError::invalid("invalid_request", problems.join("; ")));
     }
     let row = find(&state, &order_id).await?;
-    let options = WorkflowExecuteUpdateOptions::builder().rpc_options(rpc_timeout()).build();
+    let address = validation::trimmed_address(&address);
+    // The same address twice is one change: a retried request gets the first answer back.
+    let canonical = serde_json::to_vec(&address).map_err(ApiError::internal)?;
+    let update_id = format!("address-{}", hex::encode(&sha2::Sha256::digest(&canonical)[..8]));
+    let options = WorkflowExecuteUpdateOptions::builder().update_id(update_id).rpc_options(rpc_timeout()).build();
     let address = handle(&state, &row.workflow_id)
-        .execute_update(OrderWorkflow::change_address, validation::trimmed_address(&address), options)
+        .execute_update(OrderWorkflow::change_address, address, options)
         .await
         .map_err(|error| update_refused(&order_id, error))?;
     Ok(Json(address))

@@ -20,7 +20,10 @@ use axum::{
 };
 use capstone_workflows::{
     contracts::inventory::CatalogItem,
-    order::{OrderInput, OrderLine, OrderSettings, OrderStatus, OrderWorkflow, PaymentDetails, order_workflow_id},
+    order::{
+        OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails,
+        order_workflow_id,
+    },
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -44,26 +47,6 @@ pub(super) async fn create_order(
     let workflow_id = order_workflow_id(&order_id);
     let fingerprint = fingerprint(&order);
 
-    let previous = read_model::insert_received(
-        &state.db,
-        &NewOrder {
-            order_id: &order_id,
-            workflow_id: &workflow_id,
-            customer_id: &order.customer_id,
-            total_cents,
-            request_fingerprint: &fingerprint,
-        },
-    )
-    .await?;
-    if let Some(previous) = &previous
-        && previous.request_fingerprint != fingerprint
-    {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            format!("order {order_id} exists and was placed with a different request"),
-        ));
-    }
-
     let region = state.settings.region_routes.get(&order.shipping_address.country).map(String::as_str);
     let queues = state.settings.task_queues.for_region(region);
     let input = OrderInput {
@@ -79,6 +62,28 @@ pub(super) async fn create_order(
             approval: state.settings.approval.clone(),
         },
     };
+    let previous = read_model::insert_received(
+        &state.db,
+        &NewOrder {
+            order_id: &order_id,
+            workflow_id: &workflow_id,
+            customer_id: &order.customer_id,
+            total_cents,
+            request_fingerprint: &fingerprint,
+            // What `GET /orders/{id}` shows until the workflow reports: the order as accepted.
+            snapshot: &OrderSnapshot::received(&input, crate::now_ms()),
+        },
+    )
+    .await?;
+    if let Some(previous) = &previous
+        && previous.request_fingerprint != fingerprint
+    {
+        return Err(ApiError::conflict(
+            "idempotency_key_reused",
+            format!("order {order_id} exists and was placed with a different request"),
+        ));
+    }
+
     // Started even for a repeat: a previous attempt may have recorded the order and then
     // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
     // `RejectDuplicate` makes a finished order answer `AlreadyStarted` instead of running its

@@ -47,15 +47,17 @@ pub struct NewOrder<'a> {
     pub customer_id: &'a str,
     pub total_cents: i64,
     pub request_fingerprint: &'a str,
+    pub snapshot: &'a OrderSnapshot,
 }
 
 /// Inserts the order as `RECEIVED`. Returns `None` when it was inserted, or the row that
 /// already had this order id (a repeated request).
 pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Option<OrderRow>> {
     let now = now_ms();
+    let snapshot = serde_json::to_string(order.snapshot).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let inserted = sqlx::query(
         "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) ON CONFLICT (order_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(order.order_id)
     .bind(order.workflow_id)
@@ -63,6 +65,7 @@ pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Opti
     .bind(OrderStatus::Received.as_str())
     .bind(order.total_cents)
     .bind(order.request_fingerprint)
+    .bind(snapshot)
     .bind(now)
     .bind(now)
     .execute(db)
@@ -73,7 +76,7 @@ pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Opti
 
 /// Removes a row that `insert_received` just wrote, when the workflow could not be started.
 pub async fn forget(db: &Db, order_id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM api_orders WHERE order_id = $1 AND snapshot_json IS NULL")
+    sqlx::query("DELETE FROM api_orders WHERE order_id = $1 AND status = 'RECEIVED'")
         .bind(order_id)
         .execute(db)
         .await?;

@@ -29,6 +29,11 @@ pub fn print(banner: &Banner<'_>) {
         "  task queues        workflows: {}   activities: {}   payments: {}",
         queues.workflows, queues.activities, queues.payments
     );
+    if !args.region_routes.region_routes.is_empty() {
+        let routes: Vec<String> =
+            args.region_routes.region_routes.iter().map(|(country, region)| format!("{country}={region}")).collect();
+        println!("  region routes      {} (each region's queues are served here too)", routes.join(", "));
+    }
     println!(
         "  approval           orders above {} cents wait up to {} for: {}",
         args.approval.approval_threshold_cents,

@@ -11,8 +11,9 @@ mod demo_order;
 
 use crate::{
     config::{
-        ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr, RegionRoutesArg,
-        ShippingAddr, ShippingRulesArgs, TaskQueueArgs, TemporalArgs, UiArgs, WorkerTuningArgs,
+        ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr,
+        RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, TaskQueueArgs, TemporalArgs, UiArgs,
+        WorkflowTuningArgs, worker_tuning,
     },
     shop::{ServiceAddrs, Shop, ShopConfig},
     shutdown,
@@ -56,7 +57,11 @@ pub struct DevArgs {
     #[command(flatten)]
     pub shipping_rules: ShippingRulesArgs,
     #[command(flatten)]
-    pub tuning: WorkerTuningArgs,
+    pub workflow_tuning: WorkflowTuningArgs,
+    #[command(flatten)]
+    pub activity_tuning: ActivityTuningArgs,
+    #[command(flatten)]
+    pub status: StatusIntervalArg,
     #[command(flatten)]
     pub api: ApiAddr,
     #[command(flatten)]
@@ -144,7 +149,7 @@ async fn run_shop(
     };
     let shop = Shop::start(&config, client.clone()).await?;
     let runtime = workers::runtime()?;
-    let tuning = args.tuning.tuning();
+    let tuning = worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status);
     let all_workers = shop.workers(&runtime, client, &tuning)?;
 
     banner::print(&banner::Banner { args, shop: &shop, ui_url: &ui_url, server_pid });

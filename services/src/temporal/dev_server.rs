@@ -60,7 +60,25 @@ pub struct DevServer {
 
 impl DevServer {
     /// Starts the server and waits until its frontend accepts connections.
+    ///
+    /// Ports left at 0 are picked free just before the server starts, so another process can
+    /// take one in between; the server then exits at once. That start is retried (three
+    /// attempts in all) with new ports. Any other failure is reported straight away.
     pub async fn start(config: DevServerConfig, ready_within: Duration) -> anyhow::Result<Self> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(&config, ready_within).await {
+                Err(StartError::ExitedEarly(error)) if attempt < 3 => {
+                    tracing::warn!("Temporal dev server start {attempt} failed, retrying with new ports: {error:#}");
+                    attempt += 1;
+                }
+                Err(StartError::ExitedEarly(error) | StartError::Other(error)) => return Err(error),
+                Ok(server) => return Ok(server),
+            }
+        }
+    }
+
+    async fn start_once(config: &DevServerConfig, ready_within: Duration) -> Result<Self, StartError> {
         let [port, metrics_port, http_port] = free_ports_where_zero(&config.ip, [config.port, config.metrics_port, 0])?;
         let mut command = Command::new(&config.binary);
         command
@@ -108,11 +126,11 @@ impl DevServer {
             ui_url: config.ui_port.map(|ui_port| format!("http://{}:{ui_port}", config.ip)),
             metrics_url: format!("http://{}:{metrics_port}/metrics", config.ip),
         };
-        server.wait_until_ready(ready_within, &config).await?;
+        server.wait_until_ready(ready_within, config).await?;
         Ok(server)
     }
 
-    async fn wait_until_ready(&mut self, ready_within: Duration, config: &DevServerConfig) -> anyhow::Result<()> {
+    async fn wait_until_ready(&mut self, ready_within: Duration, config: &DevServerConfig) -> Result<(), StartError> {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
@@ -121,7 +139,9 @@ impl DevServer {
                     .as_ref()
                     .map(|path| format!("; its log is in {}", path.display()))
                     .unwrap_or_default();
-                anyhow::bail!("the Temporal dev server exited during start-up ({status}){log_hint}");
+                return Err(StartError::ExitedEarly(anyhow::anyhow!(
+                    "the Temporal dev server exited during start-up ({status}){log_hint}"
+                )));
             }
             if super::answers(&self.address).await {
                 tracing::info!(address = %self.address, "Temporal dev server ready after {:.1?}", started.elapsed());
@@ -129,7 +149,10 @@ impl DevServer {
             }
             if started.elapsed() > ready_within {
                 let _ = self.child.kill().await;
-                anyhow::bail!("the Temporal dev server did not answer at {} within {ready_within:?}", self.address);
+                return Err(StartError::Other(anyhow::anyhow!(
+                    "the Temporal dev server did not answer at {} within {ready_within:?}",
+                    self.address
+                )));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -153,6 +176,18 @@ impl DevServer {
             }
         }
         Ok(())
+    }
+}
+
+enum StartError {
+    /// The process ended before it answered: most often a port that was taken.
+    ExitedEarly(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for StartError {
+    fn from(error: E) -> Self {
+        Self::Other(error.into())
     }
 }
 

@@ -26,7 +26,7 @@ use temporalio_sdk::{
 };
 use tokio_util::sync::CancellationToken;
 
-/// Concurrency and lifecycle settings (see `config::WorkerTuningArgs` for the flags).
+/// Concurrency and lifecycle settings (see `config::worker_tuning` for the flags).
 #[derive(Debug, Clone)]
 pub struct WorkerTuning {
     pub workflow_slots: usize,

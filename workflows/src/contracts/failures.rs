@@ -15,6 +15,10 @@ pub const CARD_DECLINED: &str = "CardDeclined";
 pub const DESTINATION_BLOCKED: &str = "DestinationBlocked";
 /// A charge arrived after a refund had already voided its idempotency key.
 pub const CHARGE_VOIDED: &str = "ChargeVoided";
+/// The payment provider named in the order does not exist.
+pub const UNKNOWN_PROVIDER: &str = "UnknownProvider";
+/// An idempotency key was reused for a different request.
+pub const IDEMPOTENCY_KEY_REUSED: &str = "IdempotencyKeyReused";
 /// The request itself was invalid: retrying the same request cannot succeed.
 pub const INVALID_REQUEST: &str = "InvalidRequest";
 /// The service could not be reached or answered 5xx: retrying may succeed.
@@ -22,8 +26,16 @@ pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
 
 /// Failure types that no retry can fix. Listed in every retry policy as a second line of
 /// defence: activities already mark them non-retryable.
-pub const NON_RETRYABLE: [&str; 6] =
-    [INSUFFICIENT_STOCK, UNKNOWN_SKU, CARD_DECLINED, CHARGE_VOIDED, DESTINATION_BLOCKED, INVALID_REQUEST];
+pub const NON_RETRYABLE: [&str; 8] = [
+    INSUFFICIENT_STOCK,
+    UNKNOWN_SKU,
+    CARD_DECLINED,
+    CHARGE_VOIDED,
+    DESTINATION_BLOCKED,
+    UNKNOWN_PROVIDER,
+    IDEMPOTENCY_KEY_REUSED,
+    INVALID_REQUEST,
+];
 
 /// `card_declined` -> `CardDeclined`: the failure type for a service's error code.
 pub fn failure_type_for_code(code: &str) -> String {
@@ -51,6 +63,8 @@ mod tests {
         assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);
         assert_eq!(failure_type_for_code("charge_voided"), CHARGE_VOIDED);
         assert_eq!(failure_type_for_code("destination_blocked"), DESTINATION_BLOCKED);
+        assert_eq!(failure_type_for_code("unknown_provider"), UNKNOWN_PROVIDER);
+        assert_eq!(failure_type_for_code("idempotency_key_reused"), IDEMPOTENCY_KEY_REUSED);
         assert_eq!(failure_type_for_code("service_unavailable"), SERVICE_UNAVAILABLE);
     }
 }

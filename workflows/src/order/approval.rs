@@ -30,6 +30,25 @@ pub struct OperatorDecision {
     pub reason: String,
 }
 
+/// A signal's payload, read leniently. A signal cannot be refused: it is stored in the history
+/// before the workflow sees it. If its payload did not decode into the handler's type, every
+/// workflow task would fail on it, again on every retry, and the order would be stuck. So
+/// the signal handlers take this instead: a well-formed payload arrives as `Valid`, anything
+/// else as `Unreadable`, which the workflow notes and ignores. (Updates need no such care:
+/// a payload of the wrong shape is refused before it reaches the history.)
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum SignalPayload<T> {
+    Valid(T),
+    Unreadable(serde_json::Value),
+}
+
+impl<T> From<T> for SignalPayload<T> {
+    fn from(value: T) -> Self {
+        Self::Valid(value)
+    }
+}
+
 /// Payload of the `decide` update.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Decision {
@@ -107,6 +126,18 @@ mod tests {
 
     fn policy() -> ApprovalPolicy {
         ApprovalPolicy { threshold_cents: 100_000, timeout_secs: 60, operators: vec!["alice".into()] }
+    }
+
+    #[test]
+    fn a_malformed_signal_payload_is_kept_as_unreadable_not_an_error() {
+        let good: SignalPayload<OperatorDecision> =
+            serde_json::from_str(r#"{"operator": "alice", "reason": "ok"}"#).unwrap();
+        assert_eq!(good, SignalPayload::Valid(OperatorDecision { operator: "alice".into(), reason: "ok".into() }));
+        let bad: SignalPayload<OperatorDecision> = serde_json::from_str(r#""alice""#).unwrap();
+        assert!(matches!(bad, SignalPayload::Unreadable(_)));
+        let sent =
+            serde_json::to_string(&SignalPayload::from(OperatorDecision { operator: "a".into(), reason: "b".into() }));
+        assert_eq!(sent.unwrap(), r#"{"operator":"a","reason":"b"}"#, "a typed sender sends the plain struct");
     }
 
     #[test]

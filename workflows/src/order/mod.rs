@@ -13,7 +13,7 @@ pub mod retry_policies;
 mod steps;
 mod workflow;
 
-pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision};
+pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision, SignalPayload};
 pub use model::{
     OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };

@@ -15,8 +15,8 @@ use crate::contracts::{
 use crate::shipment::{ShipmentInput, ShipmentWorkflow, shipment_workflow_id};
 use std::time::Duration;
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, ChildWorkflowOptions, TimerResult, WorkflowCancellationToken,
-    WorkflowContext, WorkflowResult, workflows::select,
+    ActivityCloseTimeouts, ActivityOptions, CancellableFuture, ChildWorkflowOptions, TimerResult,
+    WorkflowCancellationToken, WorkflowContext, WorkflowResult, workflows::select,
 };
 
 /// How the approval wait ended.
@@ -94,20 +94,36 @@ impl OrderWorkflow {
                     remaining_ms.max(0) / 1000
                 ),
             );
+            // Operators find waiting orders in the api's read model (`GET /orders?status=...`).
+            if let Err(error) = Self::record_in_read_model(ctx, input).await {
+                Self::note(ctx, format!("could not record the wait in the read model: {error}"));
+            }
             let waited = if remaining_ms <= 0 {
                 Waited::Timer(TimerResult::Fired)
             } else {
-                select! {
-                    fired = ctx.timer(Duration::from_millis(remaining_ms as u64)) => Waited::Timer(fired),
+                let mut deadline = std::pin::pin!(ctx.timer(Duration::from_millis(remaining_ms as u64)));
+                let waited = select! {
+                    fired = deadline.as_mut() => Waited::Timer(fired),
                     decided = ctx.wait_condition(|s: &Self| {
                         s.snapshot.approval.as_ref().is_some_and(|a| a.state != ApprovalState::Pending)
                     }) => Waited::Decision(decided.is_ok()),
+                };
+                if let Waited::Decision(true) = waited {
+                    // Dropping the timer's future does not cancel the timer on the server;
+                    // cancelling it does (TimerCanceled in the history). A timer left running
+                    // would fire for nothing later in a long-lived workflow.
+                    deadline.cancel();
                 }
+                waited
             };
             match waited {
                 // On a workflow cancel the timer resolves as cancelled: not a timeout.
                 Waited::Timer(TimerResult::Cancelled) | Waited::Decision(false) => {
-                    return Err(Stop::cancelled("cancelled while waiting for approval"));
+                    let reason = ctx.cancellation_token().reason().filter(|reason| !reason.is_empty());
+                    return Err(Stop::cancelled(match reason {
+                        Some(reason) => format!("cancelled while waiting for approval: {reason}"),
+                        None => "cancelled while waiting for approval".to_owned(),
+                    }));
                 }
                 Waited::Timer(TimerResult::Fired) => {
                     let decided = ctx.state_mut(|s| {

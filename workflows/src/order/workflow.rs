@@ -1,7 +1,7 @@
 //! `OrderWorkflow`: its state, its thin `run`, and its message handlers (query, signals,
 //! updates). The steps themselves are in `steps.rs`.
 
-use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision};
+use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, SignalPayload};
 use super::compensation::Compensations;
 use super::{OrderInput, OrderSnapshot, OrderStatus};
 use crate::contracts::Address;
@@ -80,14 +80,14 @@ impl OrderWorkflow {
     /// An operator approves (fire and forget). An invalid decision is ignored and noted in the
     /// timeline: a signal cannot be refused, which is why the api uses the `decide` update.
     #[signal(name = "approve")]
-    pub fn approve(&mut self, ctx: &mut SyncWorkflowContext<Self>, decision: OperatorDecision) {
-        self.take_decision(ctx, true, decision, "signal");
+    pub fn approve(&mut self, ctx: &mut SyncWorkflowContext<Self>, decision: SignalPayload<OperatorDecision>) {
+        self.take_signalled_decision(ctx, true, decision);
     }
 
     /// An operator rejects (fire and forget).
     #[signal(name = "reject")]
-    pub fn reject(&mut self, ctx: &mut SyncWorkflowContext<Self>, decision: OperatorDecision) {
-        self.take_decision(ctx, false, decision, "signal");
+    pub fn reject(&mut self, ctx: &mut SyncWorkflowContext<Self>, decision: SignalPayload<OperatorDecision>) {
+        self.take_signalled_decision(ctx, false, decision);
     }
 
     /// Refuses a decision before it is written to history: unknown operator, no approval
@@ -139,6 +139,22 @@ impl OrderWorkflow {
 impl OrderWorkflow {
     fn gate(&self) -> ApprovalGate<'_> {
         ApprovalGate { view: self.snapshot.approval.as_ref(), policy: &self.input.settings.approval }
+    }
+
+    fn take_signalled_decision(
+        &mut self,
+        ctx: &SyncWorkflowContext<Self>,
+        approve: bool,
+        payload: SignalPayload<OperatorDecision>,
+    ) {
+        match payload {
+            SignalPayload::Valid(decision) => self.take_decision(ctx, approve, decision, "signal"),
+            SignalPayload::Unreadable(raw) => {
+                let at_ms = now_ms(ctx.workflow_time());
+                let name = if approve { "approve" } else { "reject" };
+                self.snapshot.note(at_ms, format!("ignored an {name} signal that is not {{operator, reason}}: {raw}"));
+            }
+        }
     }
 
     fn take_decision(&mut self, ctx: &SyncWorkflowContext<Self>, approve: bool, decision: OperatorDecision, via: &str) {
