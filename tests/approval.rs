@@ -108,15 +108,7 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
             let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
             // Quiet once the deadline timer is started: nothing happens until a message comes.
-            let deadline = tokio::time::Instant::now() + support::PATIENCE;
-            let events_before = loop {
-                let events = shop.history(&workflow_id).await;
-                if events.iter().any(|event| format!("{:?}", event.event_type()) == "TimerStarted") {
-                    break events.len();
-                }
-                assert!(tokio::time::Instant::now() < deadline, "the order never started waiting");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            };
+            let events_before = shop.wait_for_event(&workflow_id, "TimerStarted").await;
 
             let (status, refused) = post(
                 &shop,
@@ -145,7 +137,7 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             let unreadable = SignalPayload::Unreadable(json!("alice"));
             handle.signal(OrderWorkflow::approve, unreadable, WorkflowSignalOptions::default()).await.unwrap();
             shop.wait_for_order(&order_id, "the unreadable signal in its timeline", |order| {
-                order["timeline"].to_string().contains("ignored an approve signal that is not")
+                order["timeline"].to_string().contains("ignored a `approve` signal whose payload is not")
             })
             .await;
 
@@ -200,7 +192,9 @@ async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
     let done = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            // Cancel once the deadline timer runs (the order records its wait first).
+            shop.wait_for_event(waiting["workflow_id"].as_str().unwrap(), "TimerStarted").await;
             let (status, accepted) =
                 post(&shop, &format!("/orders/{order_id}/cancel"), json!({"reason": "customer changed their mind"}))
                     .await;
@@ -234,8 +228,9 @@ async fn the_address_can_change_until_shipping_starts() {
             shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
             let url = format!("{}/orders/{order_id}/shipping-address", shop.api_url());
             for _ in 0..2 {
-                // The same change twice is one change (the api gives the update a stable id).
-                let response = shop.http.put(&url).json(&new_address).send().await.unwrap();
+                // A retry (same Idempotency-Key) is one change: the key becomes the update's id.
+                let response =
+                    shop.http.put(&url).header("Idempotency-Key", "move-1").json(&new_address).send().await.unwrap();
                 assert_eq!(response.status(), StatusCode::OK);
             }
             let bad = shop

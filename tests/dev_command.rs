@@ -195,6 +195,7 @@ fn every_role_has_help() {
         "hello",
         "ingest-stock",
         "generate-stock-csv",
+        "bench-batch",
     ];
     for role in roles {
         let output = Command::new(CAPSTONE).args([role, "--help"]).output().unwrap();

@@ -13,10 +13,16 @@
 mod support;
 
 use capstone_workflows::{
+    batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
     ingestion::StockIngestionWorkflow,
     order::{Decision, OperatorDecision, OrderStatus, OrderWorkflow},
     shipment::ShipmentWorkflow,
+    subscription::{
+        CancelRequest, SubscriptionInput, SubscriptionWorkflow,
+        renewal::{self, Ending, HasSubscription, Receipts},
+        versions::{SubscriptionWorkflowV1, SubscriptionWorkflowV3},
+    },
 };
 use std::path::{Path, PathBuf};
 use support::fakes::{FakeShop, Script, wait_for_status};
@@ -48,6 +54,8 @@ pub fn replayer() -> WorkflowReplayer {
         .and_then(|options| options.register_workflow::<OrderWorkflow>())
         .and_then(|options| options.register_workflow::<ShipmentWorkflow>())
         .and_then(|options| options.register_workflow::<StockIngestionWorkflow>())
+        .and_then(|options| options.register_workflow::<BatchWorkflow>())
+        .and_then(|options| options.register_workflow::<SubscriptionWorkflow>())
         .expect("the workflows register")
         .build();
     WorkflowReplayer::new(options).expect("a replayer")
@@ -56,7 +64,7 @@ pub fn replayer() -> WorkflowReplayer {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_recorded_history_replays_against_the_current_code() {
     let files = recorded();
-    assert!(files.len() >= 10, "expected the recorded histories in tests/histories, found {}", files.len());
+    assert!(files.len() >= 15, "expected the recorded histories in tests/histories, found {}", files.len());
     let replayer = replayer();
     for file in files {
         let json = std::fs::read(&file).unwrap();
@@ -65,6 +73,27 @@ async fn every_recorded_history_replays_against_the_current_code() {
             .replay_workflow(history)
             .await
             .unwrap_or_else(|error| panic!("{} no longer replays: {error}", file.display()));
+    }
+}
+
+/// Waits until the order's deadline timer has started: a decision then races a real timer.
+async fn wait_for_timer(
+    shop: &FakeShop,
+    handle: &temporalio_client::WorkflowHandle<temporalio_client::Client, OrderWorkflow>,
+) {
+    use temporalio_common::protos::temporal::api::enums::v1::EventType;
+    loop {
+        let events = shop
+            .client
+            .get_workflow_handle::<temporalio_common::UntypedWorkflow>(handle.info().workflow_id.clone())
+            .fetch_history(WorkflowFetchHistoryOptions::default())
+            .into_events()
+            .await
+            .unwrap();
+        if events.iter().any(|event| event.event_type() == EventType::TimerStarted) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
 
@@ -117,6 +146,7 @@ async fn record_histories() {
 
         let handle = start(&shop, "approved-update", 200_000, 60).await;
         wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
+        wait_for_timer(&shop, &handle).await;
         handle
             .execute_update(OrderWorkflow::decide, decision(true), WorkflowExecuteUpdateOptions::default())
             .await
@@ -126,6 +156,7 @@ async fn record_histories() {
 
         let handle = start(&shop, "approved-signal", 200_000, 60).await;
         wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
+        wait_for_timer(&shop, &handle).await;
         let signal = OperatorDecision { operator: "alice".into(), reason: "recorded".into() };
         handle.signal(OrderWorkflow::approve, signal.into(), WorkflowSignalOptions::default()).await.unwrap();
         handle.get_result(result()).await.unwrap();
@@ -133,6 +164,7 @@ async fn record_histories() {
 
         let handle = start(&shop, "rejected", 200_000, 60).await;
         wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
+        wait_for_timer(&shop, &handle).await;
         handle
             .execute_update(OrderWorkflow::decide, decision(false), WorkflowExecuteUpdateOptions::default())
             .await
@@ -145,6 +177,7 @@ async fn record_histories() {
 
         let handle = start(&shop, "address", 200_000, 60).await;
         wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
+        wait_for_timer(&shop, &handle).await;
         let address = shop.order("x", 1, 1).shipping_address;
         let moved = capstone_workflows::contracts::Address { city: "Hamburg".into(), ..address };
         handle
@@ -160,12 +193,16 @@ async fn record_histories() {
 
         let handle = start(&shop, "cancelled", 200_000, 3600).await;
         wait_for_status(&handle, OrderStatus::AwaitingApproval).await;
+        wait_for_timer(&shop, &handle).await;
         handle.cancel(WorkflowCancelOptions::builder().reason("recorded").build()).await.unwrap();
         let _ = handle.get_result(result()).await;
         save(&shop, "order-cancelled", "order-cancelled-while-waiting").await;
     })
     .await;
     shop.stop().await;
+
+    record_subscription_stages().await;
+    record_batch().await;
 
     for (script, order_id, name) in [
         (Script { block_shipping: true, ..Script::default() }, "blocked", "order-shipping-failed-refunded"),
@@ -206,4 +243,203 @@ async fn a_workflow_that_changed_without_a_patch_fails_replay() {
     let outcome = replayer.replay_workflow(WorkflowHistory::from_json(&json).unwrap()).await;
     let error = outcome.expect_err("a workflow that skips its steps cannot replay an order's history");
     assert!(error.to_string().to_lowercase().contains("nondetermin"), "{error}");
+}
+
+fn subscription_input(shop: &FakeShop, id: &str) -> SubscriptionInput {
+    SubscriptionInput {
+        subscription_id: id.to_owned(),
+        customer_id: "ada".into(),
+        plan: "basic".into(),
+        card_token: "tok_visa".into(),
+        trial_secs: 0,
+        period_secs: 1,
+        dunning_delays_secs: vec![1],
+        renewals_per_run: 100,
+        activity_task_queue: shop.queues.activities.clone(),
+        payments_task_queue: shop.queues.payments.clone(),
+        carried: None,
+    }
+}
+
+/// One history per stage of the receipt change: each recorded by that stage's own code.
+async fn record_subscription_stages() {
+    let shop = FakeShop::start(Script::default()).await;
+    shop.with_workers(|| async {
+        let runtime = capstone::workers::runtime().unwrap();
+        let stage_worker =
+            |task_queue: &str, register: &dyn Fn(temporalio_sdk::WorkerOptions) -> temporalio_sdk::WorkerOptions| {
+                let options = register(temporalio_sdk::WorkerOptions::new(task_queue).build());
+                capstone::workers::RunnableWorker {
+                    worker: temporalio_sdk::Worker::new(&runtime, shop.client.clone(), options).unwrap(),
+                    kind: "workflow",
+                    slots: 10,
+                    stats: Default::default(),
+                }
+            };
+        let v1 = stage_worker("subscriptions-v1", &|mut options| {
+            options.register_workflow::<SubscriptionWorkflowV1>().unwrap();
+            options
+        });
+        let v3 = stage_worker("subscriptions-v3", &|mut options| {
+            options.register_workflow::<SubscriptionWorkflowV3>().unwrap();
+            options
+        });
+        let stop = tokio_util::sync::CancellationToken::new();
+        let stages = capstone::workers::run_all(vec![v1, v3], stop.clone(), std::time::Duration::from_secs(60));
+        let record = async {
+            for (task_queue, id, name) in [
+                ("subscriptions-v1", "v1", "subscription-v1-original"),
+                (shop.queues.workflows.as_str(), "v2", "subscription-v2-patched"),
+                ("subscriptions-v3", "v3", "subscription-v3-deprecated"),
+            ] {
+                let workflow_id = format!("subscription-{id}");
+                let options = WorkflowStartOptions::new(task_queue, workflow_id.clone()).build();
+                shop.client
+                    .start_workflow(SubscriptionWorkflow::run, subscription_input(&shop, id), options)
+                    .await
+                    .unwrap();
+                let handle = shop.client.get_workflow_handle::<SubscriptionWorkflow>(workflow_id.clone());
+                loop {
+                    let view = handle.query(SubscriptionWorkflow::status, (), Default::default()).await.unwrap();
+                    if view.state.periods >= 2 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                let cancel = CancelRequest { reason: "recorded".into() };
+                handle
+                    .signal(SubscriptionWorkflow::cancel, cancel.into(), WorkflowSignalOptions::default())
+                    .await
+                    .unwrap();
+                handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+                save(&shop, &workflow_id, name).await;
+            }
+            stop.cancel();
+        };
+        let (stages, ()) = tokio::join!(stages, record);
+        stages.unwrap();
+    })
+    .await;
+    shop.stop().await;
+}
+
+async fn record_batch() {
+    let shop = FakeShop::start(Script::default()).await;
+    shop.with_workers(|| async {
+        let order = shop.order("template", 1_200, 60);
+        let input = BatchInput {
+            batch_id: "recorded".into(),
+            count: 3,
+            template: OrderTemplate {
+                customer_prefix: "bulk".into(),
+                lines: order.lines,
+                shipping_address: order.shipping_address,
+                payment: order.payment,
+                total_cents: order.total_cents,
+                settings: order.settings,
+            },
+            window: 2,
+            rollback: RollbackPolicy::default(),
+            children_per_run: 10,
+            progress: BatchProgress::default(),
+        };
+        let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), "batch-recorded").build();
+        let handle = shop.client.start_workflow(BatchWorkflow::run, input, options).await.unwrap();
+        handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+        save(&shop, "batch-recorded", "batch-three-children").await;
+    })
+    .await;
+    shop.stop().await;
+}
+
+fn replay_file(replayer: &WorkflowReplayer, name: &str) -> impl std::future::Future<Output = Result<(), String>> {
+    let json = std::fs::read(histories_dir().join(format!("{name}.json"))).unwrap();
+    async move {
+        replayer
+            .replay_workflow(WorkflowHistory::from_json(&json).map_err(|e| e.to_string())?)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_stage_of_the_receipt_change_is_in_its_history() {
+    let markers = |name: &str| {
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(histories_dir().join(format!("{name}.json"))).unwrap()).unwrap();
+        json["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["attributes"].get("MarkerRecordedEventAttributes").is_some())
+            .count()
+    };
+    assert_eq!(markers("subscription-v1-original"), 0, "stage 1 knew no patch");
+    assert!(markers("subscription-v2-patched") > 0, "stage 2 records the patch marker");
+    assert!(markers("subscription-v3-deprecated") > 0, "stage 3 still records it (deprecated, not removed)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deprecating_the_patch_too_early_breaks_subscriptions_from_before_the_change() {
+    let options = WorkflowReplayerOptions::new().register_workflow::<SubscriptionWorkflowV3>().unwrap().build();
+    let stage3 = WorkflowReplayer::new(options).unwrap();
+    replay_file(&stage3, "subscription-v2-patched").await.expect("stage 3 replays stage 2");
+    replay_file(&stage3, "subscription-v3-deprecated").await.expect("stage 3 replays itself");
+    let error = replay_file(&stage3, "subscription-v1-original").await.expect_err("stage 3 cannot replay stage 1");
+    assert!(error.to_lowercase().contains("nondetermin"), "{error}");
+}
+
+/// The receipt change made without any patch: the mistake the patch exists to prevent.
+#[temporalio_macros::workflow]
+pub struct SubscriptionWorkflowUnpatched {
+    input: SubscriptionInput,
+    state: capstone_workflows::subscription::SubscriptionState,
+}
+
+impl HasSubscription for SubscriptionWorkflowUnpatched {
+    fn subscription(&self) -> &capstone_workflows::subscription::SubscriptionState {
+        &self.state
+    }
+    fn subscription_mut(&mut self) -> &mut capstone_workflows::subscription::SubscriptionState {
+        &mut self.state
+    }
+}
+
+#[temporalio_macros::workflow_methods]
+impl SubscriptionWorkflowUnpatched {
+    #[init]
+    pub fn new(_ctx: &temporalio_sdk::WorkflowContextView, input: SubscriptionInput) -> Self {
+        let state = capstone_workflows::subscription::SubscriptionState::new(&input);
+        Self { input, state }
+    }
+
+    #[run(name = "SubscriptionWorkflow")]
+    pub async fn run(
+        ctx: &mut temporalio_sdk::WorkflowContext<Self>,
+    ) -> temporalio_sdk::WorkflowResult<capstone_workflows::subscription::SubscriptionView> {
+        let input = ctx.state(|s| s.input.clone());
+        match renewal::run(ctx, &input, Receipts::Unguarded).await {
+            Ending::ContinueAsNew(_) | Ending::Cancelled | Ending::Over => Ok(ctx.state(|s| s.state.view("x"))),
+        }
+    }
+
+    #[signal(name = "cancel")]
+    pub fn cancel(
+        &mut self,
+        _ctx: &mut temporalio_sdk::SyncWorkflowContext<Self>,
+        request: capstone_workflows::order::SignalPayload<CancelRequest>,
+    ) {
+        self.state.request_cancel(request);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_change_without_a_patch_fails_replay() {
+    let options = WorkflowReplayerOptions::new().register_workflow::<SubscriptionWorkflowUnpatched>().unwrap().build();
+    let unpatched = WorkflowReplayer::new(options).unwrap();
+    let error =
+        replay_file(&unpatched, "subscription-v1-original").await.expect_err("a subscription from before the change");
+    assert!(error.to_lowercase().contains("nondetermin"), "{error}");
+    // The patched code, deployed, replays it.
+    replay_file(&replayer(), "subscription-v1-original").await.expect("the deployed code replays stage 1");
 }

@@ -5,8 +5,8 @@ use crate::{
     config::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr,
         InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceUrlArgs, ShippingAddr,
-        ShippingRulesArgs, StatusIntervalArg, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg,
-        WorkflowTuningArgs, worker_tuning,
+        ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs,
+        WorkflowTaskQueueArg, WorkflowTuningArgs, worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -60,6 +60,8 @@ pub enum Command {
     IngestStock(IngestStockArgs),
     /// Write a stock file of any size, for `ingest-stock`.
     GenerateStockCsv(GenerateStockCsvArgs),
+    /// Benchmark: N orders as one batch against N independent orders (needs a running system).
+    BenchBatch(crate::bench::BenchBatchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +78,8 @@ pub struct ApiArgs {
     pub region_routes: RegionRoutesArg,
     #[command(flatten)]
     pub approval: ApprovalArgs,
+    #[command(flatten)]
+    pub subscriptions: SubscriptionArgs,
     #[command(flatten)]
     pub inventory: InventoryUrlArg,
     #[command(flatten)]
@@ -182,12 +186,15 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hello(args) => hello::run(args).await,
         Command::IngestStock(args) => ingest::run(args).await,
         Command::GenerateStockCsv(args) => ingest::generate(args),
+        Command::BenchBatch(args) => crate::bench::run(args).await,
         Command::Api(args) => {
             let client = connect(&args.temporal, "capstone-api").await?;
             let settings = ApiSettings {
                 task_queues: args.task_queues.queues(),
                 region_routes: args.region_routes.region_routes,
                 approval: args.approval.policy(),
+                batch_children_per_run: args.subscriptions.batch_children_per_run.max(1),
+                subscriptions: args.subscriptions.settings(),
                 inventory_url: args.inventory.inventory_url,
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: args.temporal.temporal_namespace,

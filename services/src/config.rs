@@ -125,6 +125,37 @@ pub struct InventoryUrlArg {
     pub inventory_url: String,
 }
 
+/// Subscription timings (day 9): months in production, seconds in tests.
+#[derive(Args, Debug, Clone)]
+pub struct SubscriptionArgs {
+    /// Length of one paid period.
+    #[arg(long, env = "SUBSCRIPTION_PERIOD", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub subscription_period: Duration,
+    /// Length of one trial day (`trial_days` counts these).
+    #[arg(long, env = "SUBSCRIPTION_TRIAL_DAY", default_value = "1day", value_parser = humantime::parse_duration)]
+    pub subscription_trial_day: Duration,
+    /// Waits before each retry of a declined renewal, comma-separated; then suspension.
+    #[arg(long, env = "DUNNING_DELAYS", default_value = "1day,3days,7days", value_delimiter = ',', value_parser = humantime::parse_duration)]
+    pub dunning_delays: Vec<Duration>,
+    /// Renewals a subscription run makes before it continues as new.
+    #[arg(long, env = "RENEWALS_PER_RUN", default_value_t = 12)]
+    pub renewals_per_run: u32,
+    /// Children a batch run starts before it continues as new.
+    #[arg(long, env = "BATCH_CHILDREN_PER_RUN", default_value_t = 500)]
+    pub batch_children_per_run: u32,
+}
+
+impl SubscriptionArgs {
+    pub fn settings(&self) -> crate::api::SubscriptionSettings {
+        crate::api::SubscriptionSettings {
+            period: self.subscription_period,
+            day: self.subscription_trial_day,
+            dunning_delays: self.dunning_delays.clone(),
+            renewals_per_run: self.renewals_per_run.max(1),
+        }
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct ServiceUrlArgs {
     /// Base URL of the api service (the activity worker reports order state there).

@@ -11,6 +11,7 @@
 //! - `shop.rs`: every service in one process (used by `dev` and by the tests).
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -2,7 +2,7 @@
 //! integration tests start (on free ports, against their own database and Temporal server).
 
 use crate::{
-    api::{self, ApiSettings},
+    api::{self, ApiSettings, SubscriptionSettings},
     db::{self, Db},
     http::{Faults, RunningService},
     inventory, notifications, payments, shipping,
@@ -42,6 +42,8 @@ pub struct ShopConfig {
     pub task_queues: TaskQueues,
     pub region_routes: BTreeMap<String, String>,
     pub approval: ApprovalPolicy,
+    pub subscriptions: SubscriptionSettings,
+    pub batch_children_per_run: u32,
     pub blocked_countries: Vec<String>,
     /// Mount `/admin/faults` on the four backend services.
     pub fault_injection: bool,
@@ -84,6 +86,8 @@ impl Shop {
             task_queues: config.task_queues.clone(),
             region_routes: config.region_routes.clone(),
             approval: config.approval.clone(),
+            batch_children_per_run: config.batch_children_per_run.max(1),
+            subscriptions: config.subscriptions.clone(),
             inventory_url: inventory.url(),
             temporal_ui_url: config.temporal_ui_url.clone(),
             namespace: config.namespace.clone(),

@@ -11,6 +11,7 @@ pub mod orders;
 pub mod processes;
 
 use capstone::{
+    api::SubscriptionSettings,
     db::Db,
     shop::{ServiceAddrs, Shop, ShopConfig},
     temporal::{
@@ -70,6 +71,14 @@ pub fn test_config(database_url: String) -> ShopConfig {
             timeout_secs: 3600,
             operators: vec!["alice".to_owned(), "bob".to_owned()],
         },
+        // Seconds instead of months and days, so that a test sees several renewals.
+        subscriptions: SubscriptionSettings {
+            period: Duration::from_secs(2),
+            day: Duration::from_secs(1),
+            dunning_delays: vec![Duration::from_secs(1), Duration::from_secs(1)],
+            renewals_per_run: 3,
+        },
+        batch_children_per_run: 500,
         blocked_countries: vec!["AQ".to_owned()],
         fault_injection: true,
         temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
@@ -197,6 +206,19 @@ impl TestShop {
             .into_events()
             .await
             .expect("the history is readable")
+    }
+
+    /// Waits until the workflow's history has an event of `kind` (e.g. `TimerStarted`).
+    pub async fn wait_for_event(&self, workflow_id: &str, kind: &str) -> usize {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            let events = self.history(workflow_id).await;
+            if events.iter().any(|event| format!("{:?}", event.event_type()) == kind) {
+                return events.len();
+            }
+            assert!(Instant::now() < deadline, "{workflow_id} never recorded {kind}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Polls `GET /orders/{id}` until `done` says yes about the answer.

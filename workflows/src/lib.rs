@@ -8,9 +8,11 @@
 //!
 //! See `docs/day-02.md` for how these rules apply to this code.
 
+pub mod batch;
 pub mod contracts;
 pub mod hello;
 pub mod ingestion;
 pub mod order;
 pub mod shipment;
+pub mod subscription;
 pub mod task_queues;

@@ -16,14 +16,13 @@ use axum::{
     Json,
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
 };
 use capstone_workflows::{
     contracts::Address,
     order::{Decision, OrderStatus, OrderWorkflow},
 };
 use serde::{Deserialize, Serialize};
-use sha2::Digest;
 use std::time::Duration;
 use temporalio_client::{
     Client, RpcOptions, WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowQueryOptions,
@@ -95,6 +94,7 @@ async fn decide(
 pub(super) async fn change_address(
     State(state): State<ApiState>,
     Path(order_id): Path<String>,
+    headers: HeaderMap,
     JsonBody(address): JsonBody<Address>,
 ) -> ApiResult<Json<Address>> {
     let problems = validation::address_problems("shipping_address", &address);
@@ -103,10 +103,10 @@ pub(super) async fn change_address(
     }
     let row = find(&state, &order_id).await?;
     let address = validation::trimmed_address(&address);
-    // The same address twice is one change: a retried request gets the first answer back.
-    let canonical = serde_json::to_vec(&address).map_err(ApiError::internal)?;
-    let update_id = format!("address-{}", hex::encode(&sha2::Sha256::digest(&canonical)[..8]));
-    let options = WorkflowExecuteUpdateOptions::builder().update_id(update_id).rpc_options(rpc_timeout()).build();
+    let options = WorkflowExecuteUpdateOptions::builder()
+        .maybe_update_id(update_id(&headers, "address")?)
+        .rpc_options(rpc_timeout())
+        .build();
     let address = handle(&state, &row.workflow_id)
         .execute_update(OrderWorkflow::change_address, address, options)
         .await
@@ -170,6 +170,16 @@ async fn find(state: &ApiState, order_id: &str) -> ApiResult<read_model::OrderRo
 
 fn handle(state: &ApiState, workflow_id: &str) -> WorkflowHandle<Client, OrderWorkflow> {
     state.temporal.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned())
+}
+
+/// An update id from the client's `Idempotency-Key`: a retried request with the same key gets
+/// the first answer back instead of changing things twice. Without a key every request is a
+/// new change (an id derived from the content would wrongly swallow a later change back).
+pub(super) fn update_id(headers: &HeaderMap, kind: &str) -> ApiResult<Option<String>> {
+    let Some(key) = headers.get("idempotency-key") else { return Ok(None) };
+    let key = key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+    validation::validate_key("Idempotency-Key", key, 128)?;
+    Ok(Some(format!("{kind}-{key}")))
 }
 
 fn rpc_timeout() -> RpcOptions {

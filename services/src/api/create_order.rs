@@ -126,15 +126,21 @@ fn order_id_for(request: &CreateOrderRequest, order: &ValidOrder, headers: &Head
         validation::validate_key("order_id", order_id, 64)?;
         return Ok(order_id.clone());
     }
+    id_for("ord", &order.customer_id, headers)
+}
+
+/// `{prefix}-...`: derived from `Idempotency-Key` (within `scope`, e.g. the customer) when the
+/// client sent one, so that a repeat names the same thing; random otherwise.
+pub(super) fn id_for(prefix: &str, scope: &str, headers: &HeaderMap) -> ApiResult<String> {
     match headers.get("idempotency-key") {
         Some(key) => {
             let key =
                 key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
             validation::validate_key("Idempotency-Key", key, 128)?;
-            let name = format!("{}\n{key}", order.customer_id);
-            Ok(format!("ord-{}", uuid::Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).simple()))
+            let name = format!("{prefix}\n{scope}\n{key}");
+            Ok(format!("{prefix}-{}", uuid::Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).simple()))
         }
-        None => Ok(format!("ord-{}", uuid::Uuid::new_v4().simple())),
+        None => Ok(format!("{prefix}-{}", uuid::Uuid::new_v4().simple())),
     }
 }
 
@@ -144,7 +150,7 @@ struct Catalog {
 }
 
 /// Prices every line from the inventory's catalog; unknown SKUs are a 422.
-async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec<OrderLine>> {
+pub(super) async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec<OrderLine>> {
     let skus: Vec<&str> = order.items.iter().map(|(sku, _)| sku.as_str()).collect();
     let url = format!("{}/skus", state.settings.inventory_url.trim_end_matches('/'));
     let unavailable = |error: String| {
@@ -175,7 +181,7 @@ async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec<OrderLine>
         .collect())
 }
 
-fn total(lines: &[OrderLine]) -> ApiResult<i64> {
+pub(super) fn total(lines: &[OrderLine]) -> ApiResult<i64> {
     lines
         .iter()
         .try_fold(0i64, |sum, line| line.unit_price_cents.checked_mul(i64::from(line.qty))?.checked_add(sum))

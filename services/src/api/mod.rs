@@ -5,11 +5,15 @@
 //! read model once it has finished.
 
 mod actions;
+mod batches;
 mod create_order;
 mod read_model;
 mod routes;
+mod subscriptions;
 mod validation;
 mod views;
+
+pub use subscriptions::SubscriptionSettings;
 
 use crate::{
     db::{self, Db, Owner},
@@ -31,6 +35,9 @@ pub struct ApiSettings {
     pub region_routes: BTreeMap<String, String>,
     /// Which orders wait for an operator.
     pub approval: ApprovalPolicy,
+    /// Children a batch run starts before it continues as new.
+    pub batch_children_per_run: u32,
+    pub subscriptions: SubscriptionSettings,
     pub inventory_url: String,
     /// Base URL of the Temporal Web UI, for links in responses.
     pub temporal_ui_url: String,

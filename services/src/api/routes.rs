@@ -6,10 +6,12 @@
 //! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
 //! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
 //! | `PUT /orders/{id}/shipping-address` | change the address before shipping             |
+//! | `POST /batches`, `GET /batches/{id}` | many orders as one batch workflow (see `batches.rs`) |
+//! | `/subscriptions...`            | subscriptions (see `subscriptions.rs`)                 |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
 
 use super::{
-    ApiState, actions, create_order, read_model,
+    ApiState, actions, batches, create_order, read_model, subscriptions,
     views::{OrderList, OrderView},
 };
 use crate::http::{ApiError, ApiResult, JsonBody};
@@ -32,6 +34,13 @@ pub(super) fn routes(state: ApiState) -> Router {
         .route("/orders/{order_id}/reject", post(actions::reject))
         .route("/orders/{order_id}/cancel", post(actions::cancel))
         .route("/orders/{order_id}/shipping-address", put(actions::change_address))
+        .route("/batches", post(batches::create_batch))
+        .route("/batches/{batch_id}", get(batches::get_batch))
+        .route("/subscriptions", post(subscriptions::create_subscription))
+        .route("/subscriptions/{subscription_id}", get(subscriptions::get_subscription))
+        .route("/subscriptions/{subscription_id}/cancel", post(subscriptions::cancel_subscription))
+        .route("/subscriptions/{subscription_id}/plan", put(subscriptions::change_plan))
+        .route("/subscriptions/{subscription_id}/payment-method", put(subscriptions::update_payment_method))
         .route("/internal/orders/{order_id}", put(record_order))
         .with_state(state)
 }

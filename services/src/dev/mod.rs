@@ -12,8 +12,8 @@ mod demo_order;
 use crate::{
     config::{
         ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr,
-        RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, TaskQueueArgs, TemporalArgs, UiArgs,
-        WorkflowTuningArgs, worker_tuning,
+        RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs,
+        TemporalArgs, UiArgs, WorkflowTuningArgs, worker_tuning,
     },
     shop::{ServiceAddrs, Shop, ShopConfig},
     shutdown,
@@ -54,6 +54,8 @@ pub struct DevArgs {
     pub region_routes: RegionRoutesArg,
     #[command(flatten)]
     pub approval: ApprovalArgs,
+    #[command(flatten)]
+    pub subscriptions: SubscriptionArgs,
     #[command(flatten)]
     pub shipping_rules: ShippingRulesArgs,
     #[command(flatten)]
@@ -142,6 +144,8 @@ async fn run_shop(
         task_queues: args.task_queues.queues(),
         region_routes: args.region_routes.region_routes.clone(),
         approval: args.approval.policy(),
+        subscriptions: args.subscriptions.settings(),
+        batch_children_per_run: args.subscriptions.batch_children_per_run,
         blocked_countries: args.shipping_rules.countries(),
         fault_injection: true,
         temporal_ui_url: ui_url.clone(),

@@ -6,6 +6,8 @@
 //!
 //! - `fail_next`: the next N requests get a 503 (a flaky dependency).
 //! - `outage_secs`: every request gets a 503 for that long (the service is down).
+//! - `refuse_next`: the next N requests get a 422 (`injected_refusal`): a refusal that no
+//!   retry can fix, as a business rule would give.
 //! - `delay_ms`: requests are handled, then the answer is held back that long. This is the
 //!   nasty case for idempotency: the work is done, but the caller may give up (or crash)
 //!   before it hears so, and will retry.
@@ -34,6 +36,7 @@ pub struct Faults(Arc<FaultState>);
 #[derive(Default)]
 struct FaultState {
     fail_next: AtomicU32,
+    refuse_next: AtomicU32,
     outage_until_ms: AtomicI64,
     delay_ms: AtomicU64,
 }
@@ -42,6 +45,7 @@ struct FaultState {
 #[derive(Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct FaultSettings {
     pub fail_next: Option<u32>,
+    pub refuse_next: Option<u32>,
     pub outage_secs: Option<u64>,
     pub delay_ms: Option<u64>,
 }
@@ -50,6 +54,9 @@ impl Faults {
     pub fn set(&self, settings: &FaultSettings) {
         if let Some(fail_next) = settings.fail_next {
             self.0.fail_next.store(fail_next, Ordering::SeqCst);
+        }
+        if let Some(refuse_next) = settings.refuse_next {
+            self.0.refuse_next.store(refuse_next, Ordering::SeqCst);
         }
         if let Some(outage_secs) = settings.outage_secs {
             let until = crate::now_ms() + (outage_secs as i64) * 1000;
@@ -62,6 +69,7 @@ impl Faults {
 
     pub fn clear(&self) {
         self.0.fail_next.store(0, Ordering::SeqCst);
+        self.0.refuse_next.store(0, Ordering::SeqCst);
         self.0.outage_until_ms.store(0, Ordering::SeqCst);
         self.0.delay_ms.store(0, Ordering::SeqCst);
     }
@@ -70,6 +78,7 @@ impl Faults {
         let outage_left_ms = self.0.outage_until_ms.load(Ordering::SeqCst) - crate::now_ms();
         FaultSettings {
             fail_next: Some(self.0.fail_next.load(Ordering::SeqCst)),
+            refuse_next: Some(self.0.refuse_next.load(Ordering::SeqCst)),
             outage_secs: Some((outage_left_ms.max(0) as u64).div_ceil(1000)),
             delay_ms: Some(self.0.delay_ms.load(Ordering::SeqCst)),
         }
@@ -77,7 +86,11 @@ impl Faults {
 
     /// Takes one injected failure, if any are left.
     fn take_failure(&self) -> bool {
-        self.0.fail_next.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok()
+        Self::take(&self.0.fail_next)
+    }
+
+    fn take(counter: &AtomicU32) -> bool {
+        counter.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1)).is_ok()
     }
 
     /// `/admin/faults`.
@@ -106,6 +119,9 @@ pub async fn inject(State(faults): State<Faults>, request: Request, next: Next) 
     if down || faults.take_failure() {
         let detail = if down { "injected outage" } else { "injected failure" };
         return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", detail).into_response();
+    }
+    if Faults::take(&faults.0.refuse_next) {
+        return ApiError::invalid("injected_refusal", "injected refusal").into_response();
     }
     let response = next.run(request).await;
     let delay_ms = faults.0.delay_ms.load(Ordering::SeqCst);

@@ -13,7 +13,8 @@ pub use stats::WorkerStats;
 
 use capstone_activities::ServiceUrls;
 use capstone_workflows::{
-    hello::HelloWorkflow, ingestion::StockIngestionWorkflow, order::OrderWorkflow, shipment::ShipmentWorkflow,
+    batch::BatchWorkflow, hello::HelloWorkflow, ingestion::StockIngestionWorkflow, order::OrderWorkflow,
+    shipment::ShipmentWorkflow, subscription::SubscriptionWorkflow,
 };
 use std::{sync::Arc, time::Duration};
 use temporalio_client::Client;
@@ -84,6 +85,8 @@ pub fn workflow_worker(
         .register_workflow::<OrderWorkflow>()?
         .register_workflow::<ShipmentWorkflow>()?
         .register_workflow::<StockIngestionWorkflow>()?
+        .register_workflow::<BatchWorkflow>()?
+        .register_workflow::<SubscriptionWorkflow>()?
         .tuner(tuner(tuning.workflow_slots, 1))
         .build();
     let stats = Arc::new(WorkerStats::default());

@@ -98,6 +98,8 @@ impl OrderWorkflow {
             if let Err(error) = Self::record_in_read_model(ctx, input).await {
                 Self::note(ctx, format!("could not record the wait in the read model: {error}"));
             }
+            // Measured again after the record: the deadline is fixed, however long that took.
+            let remaining_ms = view.deadline_ms - now_ms(ctx.workflow_time());
             let waited = if remaining_ms <= 0 {
                 Waited::Timer(TimerResult::Fired)
             } else {
@@ -258,8 +260,9 @@ impl OrderWorkflow {
         }
     }
 
-    /// Writes the final state to the api's read model (retried until the api takes it). On its
-    /// own cancellation token: a cancelled order must still be recorded.
+    /// Writes the order's state to the api's read model (retried until the api takes it): when
+    /// it starts to wait at the approval gate, and when it ends. On its own cancellation token:
+    /// a cancelled order must still be recorded.
     pub(super) async fn record_in_read_model(ctx: &WorkflowContext<Self>, input: &OrderInput) -> WorkflowResult<()> {
         let snapshot = ctx.state(|s| s.snapshot.clone());
         let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))

@@ -152,7 +152,8 @@ impl OrderWorkflow {
             SignalPayload::Unreadable(raw) => {
                 let at_ms = now_ms(ctx.workflow_time());
                 let name = if approve { "approve" } else { "reject" };
-                self.snapshot.note(at_ms, format!("ignored an {name} signal that is not {{operator, reason}}: {raw}"));
+                self.snapshot
+                    .note(at_ms, format!("ignored a `{name}` signal whose payload is not {{operator, reason}}: {raw}"));
             }
         }
     }

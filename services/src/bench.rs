@@ -1,0 +1,128 @@
+//! `capstone bench-batch`: a benchmark, not a test. Against a running system (`capstone dev`),
+//! times N orders as one `BatchWorkflow` against N independent orders placed by the client
+//! with the same concurrency, in one run, and prints both and their ratio (day 8).
+
+use anyhow::Context;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchBatchArgs {
+    /// Orders in the batch, and independent orders.
+    #[arg(long, default_value_t = 1000)]
+    pub count: u32,
+    /// Children in flight for the batch, and concurrent clients for the independent orders.
+    #[arg(long, default_value_t = 50)]
+    pub window: u32,
+    #[arg(long, env = "API_URL", default_value = "http://127.0.0.1:8080")]
+    pub api_url: String,
+    /// The inventory, to stock the benchmark's SKU first.
+    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
+    pub inventory_url: String,
+}
+
+const SKU: &str = "BENCH-1";
+
+fn order(customer_id: &str) -> Value {
+    json!({
+        "customer_id": customer_id,
+        "items": [{ "sku": SKU, "qty": 1 }],
+        "shipping_address": { "name": "Bench", "line1": "1 Loop Rd", "city": "Berlin", "postal_code": "10115", "country": "DE" },
+        "payment": { "provider": "card", "card_token": "tok_visa" },
+    })
+}
+
+fn bar(count: u32, what: &str) -> ProgressBar {
+    ProgressBar::new(u64::from(count)).with_style(
+        ProgressStyle::with_template(&format!("{what:>12} {{bar:40}} {{pos}}/{{len}} ({{elapsed}})"))
+            .expect("a template"),
+    )
+}
+
+pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
+    let http = reqwest::Client::new();
+    let api = args.api_url.trim_end_matches('/');
+    let run_id = uuid::Uuid::new_v4().simple().to_string();
+    // Enough stock for both halves, so that no order is rejected for want of it.
+    let receipt = json!({
+        "ingestion_id": format!("bench-{run_id}"),
+        "first_row": 0,
+        "lines": [{ "sku": SKU, "name": "Benchmark item", "unit_price_cents": 500, "qty": args.count * 2 }],
+    });
+    let stocked =
+        http.post(format!("{}/stock/receipts", args.inventory_url.trim_end_matches('/'))).json(&receipt).send().await?;
+    anyhow::ensure!(stocked.status().is_success(), "stocking {SKU} failed: {}", stocked.text().await?);
+
+    // 1. One batch.
+    let started = Instant::now();
+    let body = json!({
+        "count": args.count,
+        "window": args.window,
+        "customer_prefix": format!("bench-batch-{}", &run_id[..8]),
+        "max_failure_percent": 100,
+        "order": { "items": order("x")["items"], "shipping_address": order("x")["shipping_address"], "payment": order("x")["payment"] },
+    });
+    let accepted: Value =
+        http.post(format!("{api}/batches")).json(&body).send().await?.error_for_status()?.json().await?;
+    let batch_id = accepted["batch_id"].as_str().context("no batch_id")?.to_owned();
+    let progress = bar(args.count, "batch");
+    let batch = loop {
+        let batch: Value = http.get(format!("{api}/batches/{batch_id}")).send().await?.json().await?;
+        progress.set_position(batch["finished"].as_u64().unwrap_or(0));
+        if batch["state"] != "RUNNING" && batch["state"].is_string() {
+            break batch;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    progress.finish();
+    let batch_time = started.elapsed();
+
+    // 2. The same orders, placed one by one by `window` concurrent clients.
+    let started = Instant::now();
+    let progress = bar(args.count, "independent");
+    let prefix = format!("bench-solo-{}", &run_id[..8]);
+    let outcomes: Vec<anyhow::Result<String>> = futures::stream::iter(0..args.count)
+        .map(|index| {
+            let (http, progress, customer) = (http.clone(), progress.clone(), format!("{prefix}-{index}"));
+            async move {
+                let accepted: Value = http
+                    .post(format!("{api}/orders"))
+                    .json(&order(&customer))
+                    .send()
+                    .await?
+                    .error_for_status()?
+                    .json()
+                    .await?;
+                let order_id = accepted["order_id"].as_str().context("no order_id")?.to_owned();
+                loop {
+                    let order: Value = http.get(format!("{api}/orders/{order_id}")).send().await?.json().await?;
+                    let status = order["status"].as_str().unwrap_or_default().to_owned();
+                    if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status.as_str()) {
+                        progress.inc(1);
+                        return Ok(status);
+                    }
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+            }
+        })
+        .buffer_unordered(args.window as usize)
+        .collect()
+        .await;
+    progress.finish();
+    let independent_time = started.elapsed();
+    let completed = outcomes.iter().filter(|outcome| matches!(outcome, Ok(status) if status == "COMPLETED")).count();
+
+    println!();
+    println!(
+        "batch of {}: {:.1} s ({} completed, state {})",
+        args.count,
+        batch_time.as_secs_f64(),
+        batch["by_status"]["COMPLETED"],
+        batch["state"]
+    );
+    println!("{} independent orders: {:.1} s ({completed} completed)", args.count, independent_time.as_secs_f64());
+    println!("ratio batch / independent: {:.2}", batch_time.as_secs_f64() / independent_time.as_secs_f64());
+    Ok(())
+}
