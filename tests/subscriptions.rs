@@ -169,3 +169,27 @@ async fn bad_subscriptions_are_refused() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     shop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cancelling_during_dunning_ends_the_wait_at_once() {
+    let shop =
+        TestShop::start_with(|config| config.subscriptions.dunning_delays = vec![Duration::from_secs(600)]).await;
+    let ended = shop
+        .with_workers(|| async {
+            let id = subscribe(&shop, "basic", 0, "tok_decline").await;
+            let past_due = wait_for(&shop, &id, "past due", |v| v["status"] == "PAST_DUE").await;
+            assert!(past_due["notes"].to_string().contains("declined"), "the note names the root cause: {past_due}");
+            let response = shop
+                .http
+                .post(format!("{}/subscriptions/{id}/cancel", shop.api_url()))
+                .json(&json!({ "reason": "no card" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::ACCEPTED);
+            wait_for(&shop, &id, "cancelled", |v| v["status"] == "CANCELLED").await
+        })
+        .await;
+    assert_eq!(ended["periods"], 0);
+    shop.stop().await;
+}

@@ -35,6 +35,17 @@ pub fn print(banner: &Banner<'_>) {
         println!("  region routes      {} (each region's queues are served here too)", routes.join(", "));
     }
     println!(
+        "  subscriptions      period {}, trial day {}, dunning {:?}, {} renewals per run",
+        humantime::format_duration(args.subscriptions.subscription_period),
+        humantime::format_duration(args.subscriptions.subscription_trial_day),
+        args.subscriptions
+            .dunning_delays
+            .iter()
+            .map(|d| humantime::format_duration(*d).to_string())
+            .collect::<Vec<_>>(),
+        args.subscriptions.renewals_per_run
+    );
+    println!(
         "  approval           orders above {} cents wait up to {} for: {}",
         args.approval.approval_threshold_cents,
         humantime::format_duration(args.approval.approval_timeout),

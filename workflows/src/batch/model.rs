@@ -50,7 +50,7 @@ pub struct BatchInput {
     pub window: u32,
     pub rollback: RollbackPolicy,
     /// Children one run starts before it continues as new, so that no run's history grows
-    /// too long (about a dozen events per child).
+    /// too long (about six events per child in the parent).
     pub children_per_run: u32,
     /// What earlier runs of this batch did (continue-as-new carries it over).
     #[serde(default)]

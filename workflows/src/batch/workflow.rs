@@ -36,18 +36,21 @@ impl BatchWorkflow {
         let children = ctx.cancellation_token().child_token();
 
         // The sliding window: `window` lanes, each starting the next child as soon as its
-        // previous one has finished. `join_all` polls the lanes in order: deterministic.
+        // previous one has finished. The SDK's `join_all` is deterministic (same polling on
+        // every replay), unlike racing tokio tasks.
         let lanes = (0..input.window.max(1)).map(|_| Self::lane(ctx, &input, &children));
         join_all(lanes).await;
 
-        if ctx.cancellation_token().is_cancelled() {
-            ctx.state_mut(|s| s.progress.state = BatchState::Cancelled);
-            return Err(WorkflowTermination::cancelled());
-        }
+        // A rollback finishes even if the batch is cancelled meanwhile: the refunds run on a
+        // token of their own, and money taken must go back.
         if ctx.state(|s| s.progress.state == BatchState::RollingBack) {
             Self::refund_completed(ctx, &input).await;
             ctx.state_mut(|s| s.progress.state = BatchState::RolledBack);
             return Ok(ctx.state(|s| s.progress.clone()));
+        }
+        if ctx.cancellation_token().is_cancelled() {
+            ctx.state_mut(|s| s.progress.state = BatchState::Cancelled);
+            return Err(WorkflowTermination::cancelled());
         }
         let progress = ctx.state(|s| s.progress.clone());
         if progress.next_index < input.count {

@@ -17,4 +17,5 @@ pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, Operat
 pub use model::{
     OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };
+pub(crate) use outcome::RootCause;
 pub use workflow::{OrderWorkflow, messages};

@@ -26,7 +26,7 @@ impl Stop {
 
 /// The failure at the bottom of a cause chain: its type (e.g. `CardDeclined`) and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct RootCause {
+pub(crate) struct RootCause {
     pub failure_type: Option<String>,
     pub message: String,
 }

@@ -157,7 +157,7 @@ async fn charge_period<W: HasSubscription>(ctx: &WorkflowContext<W>, input: &Sub
                 return Charged::Yes;
             }
             Err(_) if ctx.cancellation_token().is_cancelled() => return Charged::Cancelled,
-            Err(error) => error.to_string(),
+            Err(error) => crate::order::RootCause::of(error.cause(), &error).message,
         };
         let Some(delay) = delays.next() else {
             update(ctx, |s| {
@@ -180,7 +180,10 @@ async fn charge_period<W: HasSubscription>(ctx: &WorkflowContext<W>, input: &Sub
                 }
                 false
             }
-            changed = ctx.wait_condition(|w: &W| w.subscription().card_version != card_version) => changed.is_ok(),
+            // A new card, or a cancellation, ends the wait early.
+            changed = ctx.wait_condition(|w: &W| {
+                w.subscription().card_version != card_version || w.subscription().cancel_requested.is_some()
+            }) => changed.is_ok(),
         };
         if woken_by_card {
             retry_at.cancel();
