@@ -7,7 +7,8 @@
 //! change is meant to be incompatible, and say why in the commit:
 //!
 //! ```sh
-//! RECORD_HISTORIES=1 cargo test -p capstone --test replay -- --ignored
+//! RECORD_HISTORIES=all cargo test -p capstone --test replay -- --ignored        # every file
+//! RECORD_HISTORIES=batch-three-children cargo test -p capstone --test replay -- --ignored  # one
 //! ```
 
 mod support;
@@ -97,8 +98,14 @@ async fn wait_for_timer(
     }
 }
 
-/// Writes the history of `workflow_id` to `tests/histories/<name>.json`.
+/// Writes the history of `workflow_id` to `tests/histories/<name>.json`, if `RECORD_HISTORIES`
+/// asks for it: `all` (or `1`) records every file, a comma-separated list only those names.
 async fn save(shop: &FakeShop, workflow_id: &str, name: &str) {
+    let wanted = std::env::var("RECORD_HISTORIES").unwrap_or_default();
+    if !(wanted == "all" || wanted == "1" || wanted.split(',').any(|wanted| wanted.trim() == name)) {
+        println!("kept {name}.json (not in RECORD_HISTORIES)");
+        return;
+    }
     let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(workflow_id.to_owned());
     let json = handle.fetch_history(WorkflowFetchHistoryOptions::default()).to_json().await.unwrap();
     let path = histories_dir().join(format!("{name}.json"));
@@ -111,9 +118,12 @@ fn decision(approve: bool) -> Decision {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "records tests/histories; run on purpose with RECORD_HISTORIES=1"]
+#[ignore = "records tests/histories; run on purpose with RECORD_HISTORIES=all or =NAME,NAME"]
 async fn record_histories() {
-    assert!(std::env::var_os("RECORD_HISTORIES").is_some(), "set RECORD_HISTORIES=1 to overwrite tests/histories");
+    assert!(
+        std::env::var_os("RECORD_HISTORIES").is_some(),
+        "set RECORD_HISTORIES=all (or a list of names) to write tests/histories"
+    );
     let start = |shop: &FakeShop, order_id: &str, total: i64, approval_secs: u64| {
         let input = shop.order(order_id, total, approval_secs);
         let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), format!("order-{order_id}")).build();

@@ -13,6 +13,7 @@
 
 mod model;
 pub mod renewal;
+mod stage;
 pub mod versions;
 mod workflow;
 
