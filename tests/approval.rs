@@ -35,7 +35,7 @@ async fn a_large_order_waits_for_an_operator_and_completes_once_approved() {
             // Operators find it in the read model: the workflow records the wait.
             let deadline = tokio::time::Instant::now() + support::PATIENCE;
             loop {
-                let (_, list) = shop.get("/orders?status=AWAITING_APPROVAL").await;
+                let (_, list) = shop.get("/orders?status=AWAITING_APPROVAL&source=read_model").await;
                 if list["orders"].as_array().unwrap().iter().any(|o| o["order_id"] == order_id.as_str()) {
                     break;
                 }
@@ -71,7 +71,7 @@ async fn a_large_order_waits_for_an_operator_and_completes_once_approved() {
     let names = history::activity_names(&shop.history(done["workflow_id"].as_str().unwrap()).await);
     assert_eq!(
         names[..3],
-        ["inventory.reserve_stock", "orders.record_order", "payments.charge"],
+        ["inventory.reserve_stock", "orders.record_order", "payments.card.charge"],
         "reserve, record the wait (for operators' lists), wait, then charge"
     );
     shop.stop().await;

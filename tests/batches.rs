@@ -16,6 +16,7 @@ fn batch_body(count: u32, window: u32) -> Value {
         "count": count,
         "window": window,
         "customer_prefix": "bulk",
+        "email": "bulk@example.com",
         "order": { "items": order["items"], "shipping_address": order["shipping_address"], "payment": order["payment"] },
     })
 }

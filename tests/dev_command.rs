@@ -34,6 +34,7 @@ struct DevRun {
     server_pid: u32,
     api_url: String,
     workflow_id: String,
+    operator_key: String,
 }
 
 /// Runs `capstone dev --demo-order` in `dir` on free ports until its demo order is final,
@@ -77,6 +78,7 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
     let deadline = Instant::now() + support::PATIENCE * 2;
     let mut output = Vec::new();
     let mut server_pid = None;
+    let mut operator_key = None;
     let workflow_id = loop {
         let Ok(line) = lines.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
             std::thread::sleep(Duration::from_millis(200));
@@ -88,6 +90,9 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
                 log_tail()
             );
         };
+        if let Some(key) = line.trim().strip_prefix("operator").map(str::trim).filter(|key| key.starts_with("cap_")) {
+            operator_key = Some(key.to_owned());
+        }
         if let Some(pid) = line.split("pid ").nth(1).and_then(|rest| rest.split(';').next()) {
             server_pid = pid.trim().parse::<u32>().ok();
         }
@@ -102,6 +107,7 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
     let run = DevRun {
         server_pid: server_pid.unwrap_or_else(|| panic!("dev did not print the dev server's pid:\n{all}")),
         workflow_id,
+        operator_key: operator_key.unwrap_or_else(|| panic!("dev printed no operator key:\n{all}")),
         api_url,
         temporal_address,
     };
@@ -123,9 +129,11 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
     run
 }
 
-fn get_json(url: &str) -> serde_json::Value {
+/// `GET url` with the dev run's operator key (printed in its banner).
+fn get_json(run: &DevRun, url: &str) -> serde_json::Value {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    runtime.block_on(async { reqwest::get(url).await.unwrap().json().await.unwrap() })
+    let http = support::client_with_key(&run.operator_key);
+    runtime.block_on(async { http.get(url).send().await.unwrap().json().await.unwrap() })
 }
 
 #[test]
@@ -139,12 +147,12 @@ fn dev_completes_a_demo_order_stops_cleanly_and_keeps_its_state_across_restarts(
     // still in the read model, and its workflow still in Temporal's history.
     run_dev(dir.path(), libc::SIGINT, |second| {
         assert_ne!(second.workflow_id, first.workflow_id);
-        let orders = get_json(&format!("{}/orders", second.api_url));
+        let orders = get_json(second, &format!("{}/orders?source=read_model", second.api_url));
         let ids: Vec<&str> =
             orders["orders"].as_array().unwrap().iter().map(|o| o["workflow_id"].as_str().unwrap()).collect();
         assert!(ids.contains(&first.workflow_id.as_str()), "{orders}");
         let order_id = first.workflow_id.trim_start_matches("order-");
-        let old = get_json(&format!("{}/orders/{order_id}", second.api_url));
+        let old = get_json(second, &format!("{}/orders/{order_id}", second.api_url));
         assert_eq!(old["status"], "COMPLETED", "{old}");
         // The dev server reopened its database: the first run's workflow is still there.
         let deadline = Instant::now() + support::PATIENCE;
@@ -217,6 +225,7 @@ async fn hello_prints_the_greeting_of_a_real_workflow() {
             tokio::process::Command::new(CAPSTONE)
                 .args(["hello", "Grace", "--pause-ms", "100"])
                 .env("TEMPORAL_ADDRESS", &shop.server.address)
+                .env("PAYLOAD_KEYS", support::TEST_PAYLOAD_KEYS)
                 .env("WORKFLOW_TASK_QUEUE", &shop.queues().workflows)
                 .env("ACTIVITY_TASK_QUEUE", &shop.queues().activities)
                 .output()
@@ -244,6 +253,7 @@ async fn ingest_stock_loads_a_file_once_however_often_it_is_run() {
         let output = tokio::process::Command::new(CAPSTONE)
             .args(["ingest-stock", sample, "--batch-size", "250"])
             .env("TEMPORAL_ADDRESS", &shop.server.address)
+            .env("PAYLOAD_KEYS", support::TEST_PAYLOAD_KEYS)
             .env("WORKFLOW_TASK_QUEUE", &shop.queues().workflows)
             .env("ACTIVITY_TASK_QUEUE", &shop.queues().activities)
             .output()

@@ -33,7 +33,7 @@ async fn a_shipping_failure_after_the_charge_refunds_then_releases() {
         .filter(|name| ["payments.refund", "inventory.release_stock"].contains(name))
         .collect();
     assert_eq!(undo, ["payments.refund", "inventory.release_stock"]);
-    let charge = runs.iter().find(|run| run.name == "payments.charge").unwrap();
+    let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.task_queue, "payments", "payments run on their own queue");
     shop.stop().await;
 }
@@ -51,7 +51,7 @@ async fn a_payment_outage_of_a_few_seconds_is_ridden_out_with_one_charge() {
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "one charge");
     let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
-    let charge = runs.iter().find(|run| run.name == "payments.charge").unwrap();
+    let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert!(charge.attempt > 1, "the charge was retried through the outage: {charge:?}");
     assert_eq!(charge.outcome, "completed");
     shop.stop().await;
@@ -105,7 +105,7 @@ async fn a_slow_answer_after_the_charge_is_retried_without_a_second_charge() {
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "exactly one charge");
     let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
-    let charge = runs.iter().find(|run| run.name == "payments.charge").unwrap();
+    let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.attempt, 2, "the first attempt timed out, the second found the first charge");
     shop.stop().await;
 }

@@ -48,6 +48,12 @@ fn recorded() -> Vec<PathBuf> {
     files
 }
 
+/// The codec of the tests: recorded histories are encrypted with the test keys (replay
+/// decodes their payloads as a worker would; plaintext histories pass through unchanged).
+fn data_converter() -> temporalio_common::data_converters::DataConverter {
+    capstone::codec::data_converter(&support::test_keys())
+}
+
 /// A replayer that knows every workflow type of the shop, as the workflow worker does.
 pub fn replayer() -> WorkflowReplayer {
     let options = WorkflowReplayerOptions::new()
@@ -58,6 +64,7 @@ pub fn replayer() -> WorkflowReplayer {
         .and_then(|options| options.register_workflow::<BatchWorkflow>())
         .and_then(|options| options.register_workflow::<SubscriptionWorkflow>())
         .expect("the workflows register")
+        .data_converter(data_converter())
         .build();
     WorkflowReplayer::new(options).expect("a replayer")
 }
@@ -247,7 +254,11 @@ impl ImpostorOrderWorkflow {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_workflow_that_changed_without_a_patch_fails_replay() {
-    let options = WorkflowReplayerOptions::new().register_workflow::<ImpostorOrderWorkflow>().unwrap().build();
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<ImpostorOrderWorkflow>()
+        .unwrap()
+        .data_converter(data_converter())
+        .build();
     let replayer = WorkflowReplayer::new(options).unwrap();
     let json = std::fs::read(histories_dir().join("order-completed.json")).unwrap();
     let outcome = replayer.replay_workflow(WorkflowHistory::from_json(&json).unwrap()).await;
@@ -342,6 +353,7 @@ async fn record_batch() {
             count: 3,
             template: OrderTemplate {
                 customer_prefix: "bulk".into(),
+                email: "bulk@example.com".into(),
                 lines: order.lines,
                 shipping_address: order.shipping_address,
                 payment: order.payment,
@@ -391,7 +403,11 @@ async fn each_stage_of_the_receipt_change_is_in_its_history() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deprecating_the_patch_too_early_breaks_subscriptions_from_before_the_change() {
-    let options = WorkflowReplayerOptions::new().register_workflow::<SubscriptionWorkflowV3>().unwrap().build();
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<SubscriptionWorkflowV3>()
+        .unwrap()
+        .data_converter(data_converter())
+        .build();
     let stage3 = WorkflowReplayer::new(options).unwrap();
     replay_file(&stage3, "subscription-v2-patched").await.expect("stage 3 replays stage 2");
     replay_file(&stage3, "subscription-v3-deprecated").await.expect("stage 3 replays itself");
@@ -445,7 +461,11 @@ impl SubscriptionWorkflowUnpatched {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_change_without_a_patch_fails_replay() {
-    let options = WorkflowReplayerOptions::new().register_workflow::<SubscriptionWorkflowUnpatched>().unwrap().build();
+    let options = WorkflowReplayerOptions::new()
+        .register_workflow::<SubscriptionWorkflowUnpatched>()
+        .unwrap()
+        .data_converter(data_converter())
+        .build();
     let unpatched = WorkflowReplayer::new(options).unwrap();
     let error =
         replay_file(&unpatched, "subscription-v1-original").await.expect_err("a subscription from before the change");

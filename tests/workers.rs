@@ -37,6 +37,15 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
             // Another worker picks the charge up once the heartbeat timeout (5 s) has passed.
             let second = shop.spawn_worker("activity-worker");
             let done = shop.wait_until_final(&order_id).await;
+            // The worker had the payload keys and the api's service key in its environment,
+            // and logged at info level through a whole order: neither reached its log.
+            let log = second.log_text();
+            assert!(log.contains("worker started"), "{log}");
+            assert!(!log.contains(&shop.config.service_key), "the service key is in the worker's log");
+            for entry in support::TEST_PAYLOAD_KEYS.split(',') {
+                let material = entry.trim().split(':').nth(1).unwrap();
+                assert!(!log.contains(material), "payload key material is in the worker's log");
+            }
             drop(second);
             done
         })
@@ -44,7 +53,7 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
     assert_eq!(done["status"], "COMPLETED", "{done}");
     assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "exactly one charge");
     let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
-    let charge = runs.iter().find(|run| run.name == "payments.charge").unwrap();
+    let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.attempt, 2, "the dead worker's attempt timed out; the second found the first charge");
     shop.stop().await;
 }
@@ -119,7 +128,7 @@ async fn sigterm_lets_the_activity_worker_finish_what_it_started_and_exit_zero()
     assert!(waited >= Duration::from_secs(1), "it waited for the charge in flight ({waited:?})");
     assert_eq!(done["status"], "COMPLETED", "{done}");
     let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
-    let charge = runs.iter().find(|run| run.name == "payments.charge").unwrap();
+    let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!((charge.attempt, charge.outcome), (1, "completed"), "the charge finished on the draining worker");
     assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1);
     shop.stop().await;
@@ -213,7 +222,7 @@ async fn orders_to_a_routed_country_run_on_that_regions_queues() {
     let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
     let queues: Vec<(&str, &str)> = runs.iter().map(|run| (run.name.as_str(), run.task_queue.as_str())).collect();
     assert!(queues.contains(&("inventory.reserve_stock", "order-activities-eu")), "{queues:?}");
-    assert!(queues.contains(&("payments.charge", "payments-eu")), "{queues:?}");
+    assert!(queues.contains(&("payments.card.charge", "payments-eu")), "{queues:?}");
     shop.stop().await;
 }
 

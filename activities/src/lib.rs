@@ -21,13 +21,29 @@ use std::time::Duration;
 use temporalio_sdk::WorkerOptions;
 
 /// Base URLs of the services the activities call.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceUrls {
     pub api: String,
+    /// The `service` API key for the api's `/internal/...` routes (never logged).
+    pub api_key: Option<String>,
     pub inventory: String,
     pub payments: String,
     pub shipping: String,
     pub notifications: String,
+}
+
+impl std::fmt::Debug for ServiceUrls {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ServiceUrls")
+            .field("api", &self.api)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("inventory", &self.inventory)
+            .field("payments", &self.payments)
+            .field("shipping", &self.shipping)
+            .field("notifications", &self.notifications)
+            .finish()
+    }
 }
 
 /// The HTTP client every activity shares (one connection pool per worker process).
@@ -49,7 +65,9 @@ pub fn register_general(options: &mut WorkerOptions, urls: &ServiceUrls, http: &
         .register_activities(stock_ingestion::StockIngestionActivities::new(client("inventory", &urls.inventory)))
         .register_activities(shipping::ShippingActivities::new(client("shipping", &urls.shipping)))
         .register_activities(notifications::NotificationActivities::new(client("notifications", &urls.notifications)))
-        .register_activities(read_model::ReadModelActivities::new(client("api", &urls.api)));
+        .register_activities(read_model::ReadModelActivities::new(
+            client("api", &urls.api).with_bearer(urls.api_key.clone()),
+        ));
 }
 
 /// Registers the payment activities (charge, refund): they get a queue of their own, served

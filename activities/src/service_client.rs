@@ -12,11 +12,24 @@ use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use temporalio_sdk::{ApplicationFailure, activities::ActivityError};
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ServiceClient {
     service: &'static str,
     base_url: String,
     http: reqwest::Client,
+    /// An API key sent as `Authorization: Bearer` (the api's internal routes need one).
+    bearer: Option<String>,
+}
+
+impl std::fmt::Debug for ServiceClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ServiceClient")
+            .field("service", &self.service)
+            .field("base_url", &self.base_url)
+            .field("bearer", &self.bearer.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// The error body every service returns with a 4xx or 5xx.
@@ -29,7 +42,12 @@ struct ErrorBody {
 
 impl ServiceClient {
     pub fn new(service: &'static str, base_url: &str, http: reqwest::Client) -> Self {
-        Self { service, base_url: base_url.trim_end_matches('/').to_owned(), http }
+        Self { service, base_url: base_url.trim_end_matches('/').to_owned(), http, bearer: None }
+    }
+
+    pub fn with_bearer(mut self, key: Option<String>) -> Self {
+        self.bearer = key;
+        self
     }
 
     pub async fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, ActivityError> {
@@ -47,13 +65,12 @@ impl ServiceClient {
         body: &B,
     ) -> Result<R, ActivityError> {
         let url = format!("{}{path}", self.base_url);
-        let response = self
-            .http
-            .request(method.clone(), &url)
-            .json(body)
-            .send()
-            .await
-            .map_err(|error| self.unavailable(format!("{method} {url} failed: {error}")))?;
+        let mut request = self.http.request(method.clone(), &url).json(body);
+        if let Some(key) = &self.bearer {
+            request = request.bearer_auth(key);
+        }
+        let response =
+            request.send().await.map_err(|error| self.unavailable(format!("{method} {url} failed: {error}")))?;
         let status = response.status();
         let bytes = response
             .bytes()

@@ -21,6 +21,9 @@ pub struct BenchBatchArgs {
     /// The inventory, to stock the benchmark's SKU first.
     #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
     pub inventory_url: String,
+    /// An operator API key (`capstone dev` prints one; `capstone create-api-key --role operator`).
+    #[arg(long, env = "CAPSTONE_API_KEY", hide_env_values = true)]
+    pub api_key: String,
 }
 
 const SKU: &str = "BENCH-1";
@@ -28,6 +31,7 @@ const SKU: &str = "BENCH-1";
 fn order(customer_id: &str) -> Value {
     json!({
         "customer_id": customer_id,
+        "email": "bench@example.com",
         "items": [{ "sku": SKU, "qty": 1 }],
         "shipping_address": { "name": "Bench", "line1": "1 Loop Rd", "city": "Berlin", "postal_code": "10115", "country": "DE" },
         "payment": { "provider": "card", "card_token": "tok_visa" },
@@ -42,7 +46,9 @@ fn bar(count: u32, what: &str) -> ProgressBar {
 }
 
 pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", args.api_key.trim()).parse()?);
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
     let api = args.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     // Enough stock for both halves, so that no order is rejected for want of it.
@@ -62,6 +68,7 @@ pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
         "window": args.window,
         "customer_prefix": format!("bench-batch-{}", &run_id[..8]),
         "max_failure_percent": 100,
+        "email": "bench@example.com",
         "order": { "items": order("x")["items"], "shipping_address": order("x")["shipping_address"], "payment": order("x")["payment"] },
     });
     let accepted: Value =

@@ -2,10 +2,11 @@
 
 use crate::{
     api::{self, ApiSettings},
+    codec::{EncryptionCodec, KeyRing},
     config::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr,
-        InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceUrlArgs, ShippingAddr,
-        ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs,
+        InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs,
+        ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs,
         WorkflowTaskQueueArg, WorkflowTuningArgs, worker_tuning,
     },
     db::{self, Db},
@@ -62,6 +63,12 @@ pub enum Command {
     GenerateStockCsv(GenerateStockCsvArgs),
     /// Benchmark: N orders as one batch against N independent orders (needs a running system).
     BenchBatch(crate::bench::BenchBatchArgs),
+    /// Prepare a Temporal namespace for the shop: create its search attributes (once).
+    SetupTemporal(crate::setup::SetupTemporalArgs),
+    /// Create an API key (customer, operator or service) and print it once.
+    CreateApiKey(crate::access_cli::CreateApiKeyArgs),
+    /// Print a new payload encryption key entry (`id:base64`) for PAYLOAD_KEYS.
+    GeneratePayloadKey(crate::access_cli::GeneratePayloadKeyArgs),
 }
 
 #[derive(Args, Debug)]
@@ -84,6 +91,8 @@ pub struct ApiArgs {
     pub inventory: InventoryUrlArg,
     #[command(flatten)]
     pub ui: UiArgs,
+    #[command(flatten)]
+    pub service_key: ServiceKeyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -153,6 +162,8 @@ pub struct ActivityWorkerArgs {
     #[command(flatten)]
     pub urls: ServiceUrlArgs,
     #[command(flatten)]
+    pub service_key: ServiceKeyArgs,
+    #[command(flatten)]
     pub tuning: ActivityTuningArgs,
     #[command(flatten)]
     pub status: StatusIntervalArg,
@@ -187,8 +198,14 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::IngestStock(args) => ingest::run(args).await,
         Command::GenerateStockCsv(args) => ingest::generate(args),
         Command::BenchBatch(args) => crate::bench::run(args).await,
+        Command::SetupTemporal(args) => crate::setup::run(args).await,
+        Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,
+        Command::GeneratePayloadKey(args) => crate::access_cli::generate_payload_key(args),
         Command::Api(args) => {
-            let client = connect(&args.temporal, "capstone-api").await?;
+            let keys = args.temporal.key_ring()?;
+            let client = connect(&args.temporal, &keys, "capstone-api").await?;
+            // The api sets the attributes when it starts an order.
+            temporal::search_attributes::require(&client, &args.temporal.temporal_namespace).await?;
             let settings = ApiSettings {
                 task_queues: args.task_queues.queues(),
                 region_routes: args.region_routes.region_routes,
@@ -196,8 +213,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 batch_children_per_run: args.subscriptions.batch_children_per_run.max(1),
                 subscriptions: args.subscriptions.settings(),
                 inventory_url: args.inventory.inventory_url,
+                ui_origins: args.ui.origins(),
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: args.temporal.temporal_namespace,
+                codec: EncryptionCodec::new(keys),
+                service_key: Some(args.service_key.key()?),
             };
             let addr = args.addr.api_addr;
             serve(&args.database, move |db, shutdown| api::start(db, client, settings, addr, shutdown)).await
@@ -226,7 +246,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             .await
         }
         Command::WorkflowWorker(args) => {
-            let client = connect(&args.temporal, "capstone-workflow-worker").await?;
+            let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-workflow-worker").await?;
+            // The order workflow upserts them at every status change.
+            temporal::search_attributes::require(&client, &args.temporal.temporal_namespace).await?;
             let runtime = workers::runtime()?;
             let tuning = worker_tuning(Some(&args.tuning), None, &args.status);
             let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
@@ -235,7 +257,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             workers::run_until(worker, shutdown::on_signals(), tuning.status_interval).await
         }
         Command::ActivityWorker(args) => {
-            let client = connect(&args.temporal, "capstone-activity-worker").await?;
+            let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-activity-worker").await?;
             let runtime = workers::runtime()?;
             let tuning = worker_tuning(None, Some(&args.tuning), &args.status);
             let base = TaskQueues {
@@ -249,7 +271,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 client,
                 &queues.activities,
                 &queues.payments,
-                &args.urls.to_urls(),
+                &args.urls.to_urls(Some(args.service_key.key()?)),
                 &tuning,
             )?;
             workers::run_all(all, shutdown::on_signals(), tuning.status_interval).await
@@ -257,8 +279,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-async fn connect(temporal: &TemporalArgs, identity: &str) -> anyhow::Result<temporalio_client::Client> {
-    temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE).await
+async fn connect(temporal: &TemporalArgs, keys: &KeyRing, identity: &str) -> anyhow::Result<temporalio_client::Client> {
+    temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE, keys).await
 }
 
 /// Runs one service until SIGTERM or Ctrl-C, then lets requests in flight finish.

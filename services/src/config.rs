@@ -1,12 +1,13 @@
 //! Configuration shared by the roles: each group is a set of flags that also read an
 //! environment variable, with defaults that work on a laptop (`capstone <role> --help`).
 
+use crate::codec::KeyRing;
 use capstone_workflows::{
     order::ApprovalPolicy,
     task_queues::{self, TaskQueues},
 };
 use clap::Args;
-use std::{collections::BTreeMap, net::SocketAddr, time::Duration};
+use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
 #[derive(Args, Debug, Clone)]
 pub struct TemporalArgs {
@@ -16,12 +17,53 @@ pub struct TemporalArgs {
     /// Temporal namespace.
     #[arg(long, env = "TEMPORAL_NAMESPACE", default_value = "default")]
     pub temporal_namespace: String,
+    /// Payload encryption keys, `id:base64,id:base64` (the first encrypts; the rest still
+    /// decrypt). Overrides --payload-keys-file.
+    #[arg(long, env = "PAYLOAD_KEYS", hide_env_values = true)]
+    pub payload_keys: Option<String>,
+    /// File with the payload keys, one `id:base64` per line; created with a fresh key when missing.
+    #[arg(long, env = "PAYLOAD_KEYS_FILE", default_value = ".data/payload-keys")]
+    pub payload_keys_file: PathBuf,
+}
+
+impl TemporalArgs {
+    /// The key ring every client and worker encrypts payloads with (docs/day-10.md).
+    pub fn key_ring(&self) -> anyhow::Result<KeyRing> {
+        KeyRing::load(self.payload_keys.as_deref(), &self.payload_keys_file, true)
+    }
+}
+
+/// The key the workers present to the api's `/internal/...` routes.
+#[derive(Args, Debug, Clone)]
+pub struct ServiceKeyArgs {
+    /// API key (role `service`) for the workers' calls to the api. Overrides --api-service-key-file.
+    #[arg(long, env = "API_SERVICE_KEY", hide_env_values = true)]
+    pub api_service_key: Option<String>,
+    /// File with that key; created when missing, so that the api and the workers on one machine agree.
+    #[arg(long, env = "API_SERVICE_KEY_FILE", default_value = ".data/api-service-key")]
+    pub api_service_key_file: PathBuf,
+}
+
+impl ServiceKeyArgs {
+    pub fn key(&self) -> anyhow::Result<String> {
+        if let Some(key) = self.api_service_key.as_deref().map(str::trim).filter(|key| !key.is_empty()) {
+            return Ok(key.to_owned());
+        }
+        let text = crate::secrets::read_or_create(
+            &self.api_service_key_file,
+            "The workers' API key for the api's /internal routes (docs/day-10.md)",
+            crate::api::api_keys::generate_key,
+        )?;
+        crate::secrets::first_value(&text)
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow::anyhow!("{} holds no key", self.api_service_key_file.display()))
+    }
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct DatabaseArgs {
     /// sqlite://FILE or postgres://USER@HOST/DB. Each service creates its own tables in it.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.data/capstone.db?mode=rwc")]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://.data/capstone.db?mode=rwc", hide_env_values = true)]
     pub database_url: String,
 }
 
@@ -172,9 +214,10 @@ pub struct ServiceUrlArgs {
 }
 
 impl ServiceUrlArgs {
-    pub fn to_urls(&self) -> capstone_activities::ServiceUrls {
+    pub fn to_urls(&self, api_key: Option<String>) -> capstone_activities::ServiceUrls {
         capstone_activities::ServiceUrls {
             api: self.api_url.clone(),
+            api_key,
             inventory: self.inventory.inventory_url.clone(),
             payments: self.payments_url.clone(),
             shipping: self.shipping_url.clone(),
@@ -188,6 +231,26 @@ pub struct UiArgs {
     /// Base URL of the Temporal Web UI, for links in responses and output.
     #[arg(long, env = "TEMPORAL_UI_URL", default_value = "http://127.0.0.1:8233")]
     pub temporal_ui_url: String,
+}
+
+impl UiArgs {
+    /// The origins a browser showing the Web UI sends (see [`ui_origins`]).
+    pub fn origins(&self) -> Vec<String> {
+        ui_origins(&self.temporal_ui_url)
+    }
+}
+
+/// The origin of the Web UI at `ui_url`, and its twin when the host is a loopback name
+/// (`127.0.0.1` and `localhost` are different origins to a browser).
+pub fn ui_origins(ui_url: &str) -> Vec<String> {
+    let Ok(url) = url::Url::parse(ui_url) else { return Vec::new() };
+    let origin = url.origin().ascii_serialization();
+    let twin = match url.host_str() {
+        Some("127.0.0.1") => Some(origin.replacen("127.0.0.1", "localhost", 1)),
+        Some("localhost") => Some(origin.replacen("localhost", "127.0.0.1", 1)),
+        _ => None,
+    };
+    std::iter::once(origin).chain(twin).collect()
 }
 
 /// What a service can be told to do wrong, for experiments and tests (day 7).

@@ -31,6 +31,7 @@ pub async fn run(args: HelloArgs) -> anyhow::Result<()> {
         &args.temporal.temporal_namespace,
         "capstone-hello",
         Duration::from_secs(5),
+        &args.temporal.key_ring()?,
     )
     .await?;
     let workflow_id = format!("hello-{}", uuid::Uuid::new_v4().simple());

@@ -48,6 +48,7 @@ pub async fn run(args: IngestStockArgs) -> anyhow::Result<()> {
         &args.temporal.temporal_namespace,
         "capstone-ingest-stock",
         Duration::from_secs(5),
+        &args.temporal.key_ring()?,
     )
     .await?;
     let input = IngestionInput {

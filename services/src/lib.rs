@@ -10,9 +10,11 @@
 //! - `workers/`: the workflow worker and the activity worker.
 //! - `shop.rs`: every service in one process (used by `dev` and by the tests).
 
+pub mod access_cli;
 pub mod api;
 pub mod bench;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod db;
 pub mod dev;
@@ -22,6 +24,8 @@ pub mod ingest;
 pub mod inventory;
 pub mod notifications;
 pub mod payments;
+pub mod secrets;
+pub mod setup;
 pub mod shipping;
 pub mod shop;
 pub mod shutdown;

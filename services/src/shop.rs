@@ -3,6 +3,7 @@
 
 use crate::{
     api::{self, ApiSettings, SubscriptionSettings},
+    codec::{EncryptionCodec, KeyRing},
     db::{self, Db},
     http::{Faults, RunningService},
     inventory, notifications, payments, shipping,
@@ -49,6 +50,13 @@ pub struct ShopConfig {
     pub fault_injection: bool,
     pub temporal_ui_url: String,
     pub namespace: String,
+    /// The payload keys: the api's codec endpoint decrypts with them. (The Temporal client
+    /// handed to `Shop::start` must encrypt with the same ones.)
+    pub payload_keys: KeyRing,
+    /// Browser origins allowed to call the codec endpoint (the Web UI's).
+    pub ui_origins: Vec<String>,
+    /// The workers' key for the api's `/internal/...` routes.
+    pub service_key: String,
 }
 
 pub struct Shop {
@@ -60,6 +68,7 @@ pub struct Shop {
     pub notifications: RunningService,
     pub task_queues: TaskQueues,
     pub region_routes: BTreeMap<String, String>,
+    service_key: String,
     shutdown: CancellationToken,
 }
 
@@ -91,6 +100,9 @@ impl Shop {
             inventory_url: inventory.url(),
             temporal_ui_url: config.temporal_ui_url.clone(),
             namespace: config.namespace.clone(),
+            codec: EncryptionCodec::new(config.payload_keys.clone()),
+            ui_origins: config.ui_origins.clone(),
+            service_key: Some(config.service_key.clone()),
         };
         let api = api::start(db.clone(), temporal, settings, config.addrs.api, shutdown.child_token()).await?;
         Ok(Self {
@@ -102,6 +114,7 @@ impl Shop {
             notifications,
             task_queues: config.task_queues.clone(),
             region_routes: config.region_routes.clone(),
+            service_key: config.service_key.clone(),
             shutdown,
         })
     }
@@ -110,6 +123,7 @@ impl Shop {
     pub fn urls(&self) -> ServiceUrls {
         ServiceUrls {
             api: self.api.url(),
+            api_key: Some(self.service_key.clone()),
             inventory: self.inventory.url(),
             payments: self.payments.url(),
             shipping: self.shipping.url(),

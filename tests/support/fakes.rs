@@ -17,7 +17,7 @@ use capstone_workflows::{
         notifications::{EmailReceipt, SendEmailRequest, activity::SendEmail},
         payments::{
             Charge, ChargeRequest, Refund, RefundRequest,
-            activity::{Charge as ChargeActivity, Refund as RefundActivity},
+            activity::{Charge as ChargeActivity, ChargeCard, Refund as RefundActivity},
         },
         read_model::activity::RecordOrder,
         shipping::{CreateShipmentRequest, Shipment, activity::CreateShipment},
@@ -105,14 +105,8 @@ impl FakeInventory {
 
 pub struct FakePayments(Calls, Script);
 
-#[activities]
 impl FakePayments {
-    #[activity(definition = ChargeActivity)]
-    pub async fn charge(
-        self: Arc<Self>,
-        _ctx: ActivityContext,
-        request: ChargeRequest,
-    ) -> Result<Charge, ActivityError> {
+    async fn fake_charge(&self, request: ChargeRequest) -> Result<Charge, ActivityError> {
         self.0.push("charge");
         tokio::time::sleep(std::time::Duration::from_millis(self.1.slow_charge_ms)).await;
         if self.1.charge_fails {
@@ -127,6 +121,29 @@ impl FakePayments {
             amount_cents: request.amount_cents,
             provider: request.provider,
         })
+    }
+}
+
+#[activities]
+impl FakePayments {
+    /// The order calls its provider by name: `payments.card.charge`.
+    #[activity(definition = ChargeCard)]
+    pub async fn charge_card(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: ChargeRequest,
+    ) -> Result<Charge, ActivityError> {
+        self.fake_charge(request).await
+    }
+
+    /// Subscriptions call the router, `payments.charge`.
+    #[activity(definition = ChargeActivity)]
+    pub async fn charge(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: ChargeRequest,
+    ) -> Result<Charge, ActivityError> {
+        self.fake_charge(request).await
     }
 
     #[activity(definition = RefundActivity)]
@@ -255,6 +272,7 @@ impl FakeShop {
         OrderInput {
             order_id: order_id.to_owned(),
             customer_id: "ada".to_owned(),
+            email: "ada@example.com".to_owned(),
             lines: vec![OrderLine { sku: "KB-001".into(), qty: 1, unit_price_cents: total_cents }],
             shipping_address: Address {
                 name: "Ada".into(),
@@ -274,6 +292,7 @@ impl FakeShop {
                     timeout_secs: approval_secs,
                     operators: vec!["alice".into()],
                 },
+                region: String::new(),
             },
         }
     }

@@ -12,6 +12,8 @@ pub mod processes;
 
 use capstone::{
     api::SubscriptionSettings,
+    api::api_keys::{self, Role},
+    codec::KeyRing,
     db::Db,
     shop::{ServiceAddrs, Shop, ShopConfig},
     temporal::{
@@ -38,7 +40,16 @@ pub struct TestShop {
     pub http: reqwest::Client,
     pub database_url: String,
     pub config: ShopConfig,
+    /// The key `http` sends.
+    pub operator_key: String,
     _dir: tempfile::TempDir,
+}
+
+/// An HTTP client that sends `key` as `Authorization: Bearer` with every request.
+pub fn client_with_key(key: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse().expect("a header value"));
+    reqwest::Client::builder().default_headers(headers).build().expect("an HTTP client")
 }
 
 /// The `temporal` CLI for tests: `TEMPORAL_CLI`, else the project-local one from `make setup`.
@@ -47,13 +58,23 @@ pub fn temporal_cli() -> PathBuf {
     cli_binary::find(explicit.as_deref()).unwrap_or_else(|error| panic!("{error:#}"))
 }
 
+/// The payload keys of every test (and of the recorded histories in tests/histories/, which
+/// the replay test decrypts with them). Test keys, published here on purpose: never use them
+/// for anything else. The first encrypts; the second is an "older" key, for rotation tests.
+pub const TEST_PAYLOAD_KEYS: &str = "test-2026-11:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=,\
+                                     test-2026-01:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0=";
+
+pub fn test_keys() -> KeyRing {
+    KeyRing::parse(TEST_PAYLOAD_KEYS).expect("the test keys parse")
+}
+
 /// A fresh Temporal dev server for one test: in memory, headless, on free ports.
 pub async fn start_temporal() -> (DevServer, Client) {
     capstone::telemetry::init_for_tests();
     let server = DevServer::start(DevServerConfig::ephemeral(temporal_cli()), PATIENCE)
         .await
         .expect("the Temporal dev server starts");
-    let client = capstone::temporal::connect(&server.address, "default", "capstone-test", PATIENCE)
+    let client = capstone::temporal::connect(&server.address, "default", "capstone-test", PATIENCE, &test_keys())
         .await
         .expect("a client connects to the dev server");
     (server, client)
@@ -83,6 +104,9 @@ pub fn test_config(database_url: String) -> ShopConfig {
         fault_injection: true,
         temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
         namespace: "default".to_owned(),
+        payload_keys: test_keys(),
+        ui_origins: vec!["http://127.0.0.1:8233".to_owned()],
+        service_key: api_keys::generate_key().expect("a key"),
     }
 }
 
@@ -104,11 +128,17 @@ impl TestShop {
     pub async fn start_on(config: ShopConfig, dir: tempfile::TempDir) -> Self {
         let (server, client) = start_temporal().await;
         let shop = Shop::start(&config, client.clone()).await.expect("the services start");
+        // Requests go out as an operator unless a test says otherwise (see `as_role`).
+        let operator_key = api_keys::generate_key().expect("a key");
+        api_keys::store(&shop.db, &operator_key, Role::Operator, None, "test-operator")
+            .await
+            .expect("the key is stored");
         Self {
             server,
             client,
             shop,
-            http: reqwest::Client::new(),
+            http: client_with_key(&operator_key),
+            operator_key,
             database_url: config.database_url.clone(),
             config,
             _dir: dir,
@@ -117,6 +147,15 @@ impl TestShop {
 
     pub fn db(&self) -> &Db {
         &self.shop.db
+    }
+
+    /// A new key with `role` (a customer key acts for `customer_id`).
+    pub async fn create_key(&self, role: Role, customer_id: Option<&str>) -> String {
+        let key = api_keys::generate_key().expect("a key");
+        api_keys::store(self.db(), &key, role, customer_id, &format!("test-{}", role.as_str()))
+            .await
+            .expect("the key is stored");
+        key
     }
 
     pub fn api_url(&self) -> String {
@@ -181,6 +220,8 @@ impl TestShop {
         let queues = self.queues();
         let mut env = vec![
             ("TEMPORAL_ADDRESS", self.server.address.as_str()),
+            ("PAYLOAD_KEYS", TEST_PAYLOAD_KEYS),
+            ("API_SERVICE_KEY", &self.config.service_key),
             ("WORKFLOW_TASK_QUEUE", &queues.workflows),
             ("ACTIVITY_TASK_QUEUE", &queues.activities),
             ("PAYMENTS_TASK_QUEUE", &queues.payments),

@@ -44,6 +44,9 @@ pub(super) struct CreateBatchRequest {
     pub min_finished: u32,
     #[serde(default = "default_customer_prefix")]
     pub customer_prefix: String,
+    /// Where every child's confirmation goes (checked like an order's `email`).
+    #[serde(default)]
+    pub email: String,
     pub order: BatchOrder,
 }
 
@@ -94,6 +97,7 @@ pub(super) async fn create_batch(
     let order = validation::validate(&CreateOrderRequest {
         order_id: None,
         customer_id: request.customer_prefix.clone(),
+        email: request.email.clone(),
         items: request.order.items,
         shipping_address: request.order.shipping_address,
         payment: request.order.payment,
@@ -119,6 +123,7 @@ pub(super) async fn create_batch(
         count: request.count,
         template: OrderTemplate {
             customer_prefix: order.customer_id.clone(),
+            email: order.email.clone(),
             lines,
             shipping_address: order.shipping_address.clone(),
             payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
@@ -127,6 +132,7 @@ pub(super) async fn create_batch(
                 activity_task_queue: queues.activities,
                 payments_task_queue: queues.payments,
                 approval,
+                region: region.unwrap_or_default().to_owned(),
             },
         },
         window: request.window,

@@ -8,6 +8,7 @@
 
 use super::{
     ApiState,
+    api_keys::Caller,
     read_model::{self, NewOrder},
     validation::{self, CreateOrderRequest, ValidOrder},
     views::Accepted,
@@ -22,7 +23,7 @@ use capstone_workflows::{
     contracts::inventory::CatalogItem,
     order::{
         OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails,
-        order_workflow_id,
+        order_workflow_id, visibility,
     },
 };
 use serde::Deserialize;
@@ -31,16 +32,19 @@ use std::collections::HashMap;
 use temporalio_client::{
     WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError,
 };
+use temporalio_common::{MemoValues, search_attributes::SearchAttributes};
 
 /// Order ids derived from idempotency keys live in this UUID v5 namespace.
 const ORDER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f9b_2c1e_8d4a_4b7f_9e3c_5a1d_2b8e_7c40);
 
 pub(super) async fn create_order(
     State(state): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(request): JsonBody<CreateOrderRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Accepted>)> {
     let order = validation::validate(&request)?;
+    caller.require_customer(&order.customer_id, "place an order")?;
     let order_id = order_id_for(&request, &order, &headers)?;
     let lines = price(&state, &order).await?;
     let total_cents = total(&lines)?;
@@ -52,6 +56,7 @@ pub(super) async fn create_order(
     let input = OrderInput {
         order_id: order_id.clone(),
         customer_id: order.customer_id.clone(),
+        email: order.email.clone(),
         lines,
         shipping_address: order.shipping_address.clone(),
         payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
@@ -60,8 +65,10 @@ pub(super) async fn create_order(
             activity_task_queue: queues.activities,
             payments_task_queue: queues.payments,
             approval: state.settings.approval.clone(),
+            region: region.unwrap_or_default().to_owned(),
         },
     };
+    let received = OrderSnapshot::received(&input, crate::now_ms());
     let previous = read_model::insert_received(
         &state.db,
         &NewOrder {
@@ -71,7 +78,7 @@ pub(super) async fn create_order(
             total_cents,
             request_fingerprint: &fingerprint,
             // What `GET /orders/{id}` shows until the workflow reports: the order as accepted.
-            snapshot: &OrderSnapshot::received(&input, crate::now_ms()),
+            snapshot: &received,
         },
     )
     .await?;
@@ -88,9 +95,15 @@ pub(super) async fn create_order(
     // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
     // `RejectDuplicate` makes a finished order answer `AlreadyStarted` instead of running its
     // saga a second time (the server's default would allow a new run of a closed id).
+    // The search attributes and memo are set at the start too, so that a list query finds the
+    // order before its first workflow task has run (the workflow upserts them from then on).
+    let mut memo = MemoValues::new();
+    memo.insert(visibility::SUMMARY_MEMO, visibility::summary(&input, &received));
     let options = WorkflowStartOptions::new(queues.workflows, workflow_id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
+        .search_attributes(SearchAttributes::new(visibility::search_attributes(&input, OrderStatus::Received)))
+        .memo(memo)
         .build();
     match state.temporal.start_workflow(OrderWorkflow::run, input, options).await {
         Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}

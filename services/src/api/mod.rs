@@ -4,9 +4,12 @@
 //! per order, answers order status from the workflow (a query) while it runs and from its
 //! read model once it has finished.
 
+mod access;
 mod actions;
+pub mod api_keys;
 mod batches;
 mod create_order;
+mod order_list;
 mod read_model;
 mod routes;
 mod subscriptions;
@@ -14,8 +17,10 @@ mod validation;
 mod views;
 
 pub use subscriptions::SubscriptionSettings;
+pub use validation::validate_customer_id;
 
 use crate::{
+    codec::EncryptionCodec,
     db::{self, Db, Owner},
     http::{RunningService, service_router, start_service},
 };
@@ -42,6 +47,12 @@ pub struct ApiSettings {
     /// Base URL of the Temporal Web UI, for links in responses.
     pub temporal_ui_url: String,
     pub namespace: String,
+    /// Serves `/codec/encode` and `/codec/decode` for the Web UI.
+    pub codec: EncryptionCodec,
+    /// Origins allowed to call the codec endpoint from a browser (the Web UI's).
+    pub ui_origins: Vec<String>,
+    /// The workers' key for `/internal/...`, stored (hashed) at start when given.
+    pub service_key: Option<String>,
 }
 
 #[derive(Clone)]
@@ -71,6 +82,10 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Api).await?;
+    if let Some(key) = &settings.service_key {
+        // Replaces the previous one: `capstone dev` makes a new key at every start.
+        api_keys::replace_labelled(&db, "service", key, api_keys::Role::Service, None).await?;
+    }
     let http =
         reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(5)).build()?;
     let state = ApiState { db, temporal, http, settings: Arc::new(settings) };

@@ -1,5 +1,6 @@
 //! SQL for the order read model (`api_orders`).
 
+use super::order_list::OrderFilter;
 use crate::{db::Db, now_ms};
 use capstone_workflows::order::{OrderSnapshot, OrderStatus};
 use sqlx::{Row, any::AnyRow};
@@ -116,25 +117,23 @@ pub async fn find(db: &Db, order_id: &str) -> sqlx::Result<Option<OrderRow>> {
 }
 
 /// Newest first.
-pub async fn list(
-    db: &Db,
-    customer_id: Option<&str>,
-    status: Option<OrderStatus>,
-    limit: i64,
-) -> sqlx::Result<Vec<OrderRow>> {
+pub async fn list(db: &Db, filter: &OrderFilter, limit: i64) -> sqlx::Result<Vec<OrderRow>> {
     // Filters are bound as parameters; a NULL parameter disables its filter.
     let sql = concat!(
         "SELECT ",
         order_columns!(),
         " FROM api_orders WHERE ($1 IS NULL OR customer_id = $2) AND ($3 IS NULL OR status = $4) \
-         ORDER BY created_at_ms DESC, order_id LIMIT $5"
+         AND ($5 IS NULL OR total_cents >= $6) ORDER BY created_at_ms DESC, order_id LIMIT $7"
     );
-    let status = status.map(OrderStatus::as_str);
+    let customer_id = filter.customer_id.as_deref();
+    let status = filter.status.map(OrderStatus::as_str);
     sqlx::query(sql)
         .bind(customer_id)
         .bind(customer_id)
         .bind(status)
         .bind(status)
+        .bind(filter.min_total)
+        .bind(filter.min_total)
         .bind(limit)
         .fetch_all(db)
         .await?

@@ -1,7 +1,7 @@
 //! | route                          | does                                                   |
 //! |--------------------------------|--------------------------------------------------------|
 //! | `POST /orders`                 | accept an order, start its saga (202); idempotent      |
-//! | `GET /orders`                  | list orders from the read model                        |
+//! | `GET /orders`, `/orders/count` | find orders: visibility or read model (`order_list.rs`) |
 //! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model |
 //! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
 //! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
@@ -9,68 +9,102 @@
 //! | `POST /batches`, `GET /batches/{id}` | many orders as one batch workflow (see `batches.rs`) |
 //! | `/subscriptions...`            | subscriptions (see `subscriptions.rs`)                 |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
+//! | `POST /codec/encode`, `/decode` | the Web UI's codec endpoint (`codec/endpoint.rs`)     |
+//!
+//! Every route needs an API key; `access.rs` says which role may call which.
 
 use super::{
-    ApiState, actions, batches, create_order, read_model, subscriptions,
-    views::{OrderList, OrderView},
+    ApiState, access, actions, api_keys::Caller, batches, create_order, order_list, read_model, subscriptions,
+    views::OrderView,
 };
-use crate::http::{ApiError, ApiResult, JsonBody};
+use crate::{
+    codec::endpoint,
+    http::{ApiError, ApiResult, JsonBody},
+};
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{DefaultBodyLimit, Path, State},
+    http::{
+        Method,
+        header::{AUTHORIZATION, CONTENT_TYPE, HeaderName},
+    },
+    middleware,
     routing::{get, post, put},
 };
-use capstone_workflows::order::{OrderSnapshot, OrderStatus, OrderWorkflow};
-use serde::Deserialize;
+use capstone_workflows::order::{OrderSnapshot, OrderWorkflow};
 use serde_json::{Value, json};
 use std::time::Duration;
 use temporalio_client::{RpcOptions, WorkflowQueryOptions};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 pub(super) fn routes(state: ApiState) -> Router {
-    Router::new()
-        .route("/orders", get(list_orders).post(create_order::create_order))
+    // Checked inside the handlers, against the key's customer id.
+    let per_customer = Router::new()
+        .route("/orders", get(order_list::list_orders).post(create_order::create_order))
+        .route("/orders/count", get(order_list::count_orders))
         .route("/orders/{order_id}", get(get_order))
+        .route("/subscriptions", post(subscriptions::create_subscription));
+    let operators_only = Router::new()
         .route("/orders/{order_id}/approve", post(actions::approve))
         .route("/orders/{order_id}/reject", post(actions::reject))
         .route("/orders/{order_id}/cancel", post(actions::cancel))
         .route("/orders/{order_id}/shipping-address", put(actions::change_address))
         .route("/batches", post(batches::create_batch))
         .route("/batches/{batch_id}", get(batches::get_batch))
-        .route("/subscriptions", post(subscriptions::create_subscription))
         .route("/subscriptions/{subscription_id}", get(subscriptions::get_subscription))
         .route("/subscriptions/{subscription_id}/cancel", post(subscriptions::cancel_subscription))
         .route("/subscriptions/{subscription_id}/plan", put(subscriptions::change_plan))
         .route("/subscriptions/{subscription_id}/payment-method", put(subscriptions::update_payment_method))
+        .route_layer(middleware::from_fn(access::operators_only));
+    let services_only = Router::new()
         .route("/internal/orders/{order_id}", put(record_order))
-        .with_state(state)
+        .route_layer(middleware::from_fn(access::services_only));
+    per_customer
+        .merge(operators_only)
+        .merge(services_only)
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .with_state(state.clone())
+        .merge(codec_routes(state))
 }
 
-#[derive(Deserialize)]
-struct ListFilter {
-    customer_id: Option<String>,
-    status: Option<String>,
-    limit: Option<i64>,
+/// The Web UI's codec endpoint: operator keys, as a header or (for the UI, which cannot send
+/// one) in the path: `/codec/k/{key}/decode`. CORS lets the UI's origin call it from the
+/// browser; the preflight needs no key, so the CORS layer sits outside the key check.
+fn codec_routes(state: ApiState) -> Router {
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(state.settings.ui_origins.iter().filter_map(|origin| origin.parse().ok())))
+        .allow_methods([Method::POST])
+        .allow_headers([
+            CONTENT_TYPE,
+            AUTHORIZATION,
+            HeaderName::from_static("x-namespace"),
+            HeaderName::from_static(access::API_KEY_HEADER),
+        ])
+        .allow_credentials(true);
+    Router::new()
+        .route("/codec/encode", post(endpoint::encode))
+        .route("/codec/decode", post(endpoint::decode))
+        .route("/codec/k/{key}/encode", post(endpoint::encode))
+        .route("/codec/k/{key}/decode", post(endpoint::decode))
+        .route_layer(middleware::from_fn(access::operators_only))
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .with_state(state.settings.codec.clone())
+        .layer(DefaultBodyLimit::max(CODEC_MAX_BODY_BYTES))
+        .layer(cors)
 }
 
-async fn list_orders(State(state): State<ApiState>, Query(filter): Query<ListFilter>) -> ApiResult<Json<OrderList>> {
-    let status = match filter.status.as_deref() {
-        None => None,
-        Some(name) => Some(
-            OrderStatus::parse(name)
-                .ok_or_else(|| ApiError::invalid("invalid_query", format!("unknown status {name:?}")))?,
-        ),
-    };
-    let limit = filter.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::invalid("invalid_query", "limit must be between 1 and 200"));
-    }
-    let rows = read_model::list(&state.db, filter.customer_id.as_deref(), status, limit).await?;
-    Ok(Json(OrderList::new(rows)))
-}
+/// The UI sends a whole event's payloads at once.
+const CODEC_MAX_BODY_BYTES: usize = 1024 * 1024;
 
-async fn get_order(State(state): State<ApiState>, Path(order_id): Path<String>) -> ApiResult<Json<OrderView>> {
+async fn get_order(
+    State(state): State<ApiState>,
+    caller: Caller,
+    Path(order_id): Path<String>,
+) -> ApiResult<Json<OrderView>> {
+    // Another customer's order is answered as unknown: its existence is not theirs to learn.
     let row = read_model::find(&state.db, &order_id)
         .await?
+        .filter(|row| caller.may_act_for(&row.customer_id))
         .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))?;
     let ui_url = state.workflow_ui_url(&row.workflow_id);
     if !row.status.is_terminal() {

@@ -8,7 +8,7 @@
 //! | `PUT /subscriptions/{id}/plan`          | update `change_plan` (validated)     |
 //! | `PUT /subscriptions/{id}/payment-method`| signal `update_payment_method`       |
 
-use super::{ApiState, create_order, validation};
+use super::{ApiState, api_keys::Caller, create_order, validation};
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
@@ -61,6 +61,7 @@ pub(super) struct SubscriptionAccepted {
 
 pub(super) async fn create_subscription(
     State(state): State<ApiState>,
+    caller: Caller,
     headers: HeaderMap,
     JsonBody(request): JsonBody<CreateSubscriptionRequest>,
 ) -> ApiResult<(StatusCode, Json<SubscriptionAccepted>)> {
@@ -82,6 +83,7 @@ pub(super) async fn create_subscription(
     if !problems.is_empty() {
         return Err(ApiError::invalid("invalid_request", problems.join("; ")));
     }
+    caller.require_customer(customer_id, "subscribe")?;
     let subscription_id = create_order::id_for("sub", customer_id, &headers)?;
     let workflow_id = subscription_workflow_id(&subscription_id);
     let settings = &state.settings.subscriptions;

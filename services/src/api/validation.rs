@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 pub const MAX_LINES: usize = 50;
 pub const MAX_QTY: i64 = 100;
-pub const PAYMENT_PROVIDERS: [&str; 1] = ["card"];
+pub use capstone_workflows::contracts::payments::PROVIDERS as PAYMENT_PROVIDERS;
 
 /// `POST /orders` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -17,6 +17,8 @@ pub struct CreateOrderRequest {
     #[serde(default)]
     pub order_id: Option<String>,
     pub customer_id: String,
+    /// Where the confirmation goes.
+    pub email: String,
     pub items: Vec<ItemRequest>,
     pub shipping_address: Address,
     pub payment: PaymentRequest,
@@ -40,6 +42,7 @@ pub struct PaymentRequest {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ValidOrder {
     pub customer_id: String,
+    pub email: String,
     pub items: Vec<(String, u32)>,
     pub shipping_address: Address,
     pub provider: String,
@@ -49,8 +52,12 @@ pub struct ValidOrder {
 pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
     let mut problems = Vec::new();
     let customer_id = request.customer_id.trim();
-    if !is_identifier(customer_id, 64, |c| c.is_ascii_alphanumeric() || "_.@-".contains(c)) {
-        problems.push("customer_id must be 1 to 64 characters of letters, digits, '_', '.', '@' or '-'".to_owned());
+    if let Err(error) = validate_customer_id(customer_id) {
+        problems.push(error.detail);
+    }
+    let email = request.email.trim();
+    if !is_email(email) {
+        problems.push("email must be an e-mail address such as ada@example.com".to_owned());
     }
 
     if request.items.is_empty() {
@@ -91,6 +98,7 @@ pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
     }
     Ok(ValidOrder {
         customer_id: customer_id.to_owned(),
+        email: email.to_owned(),
         items: merged.into_iter().map(|(sku, qty)| (sku, qty as u32)).collect(),
         shipping_address: trimmed_address(&request.shipping_address),
         provider: provider.to_owned(),
@@ -148,8 +156,34 @@ pub fn validate_key(what: &str, key: &str, max_len: usize) -> Result<(), ApiErro
     }
 }
 
+/// No '@': the customer id is a search attribute, visible to anyone who lists workflows, so
+/// it must be an account id, never an e-mail address (that goes in `email`).
+pub fn validate_customer_id(customer_id: &str) -> Result<(), ApiError> {
+    if is_identifier(customer_id, 64, |c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "invalid_request",
+            "customer_id must be 1 to 64 characters of letters, digits, '_', '.' or '-' (an account id; the e-mail address goes in `email`)",
+        ))
+    }
+}
+
 fn is_identifier(value: &str, max_len: usize, allowed: impl Fn(char) -> bool) -> bool {
     !value.is_empty() && value.len() <= max_len && value.chars().all(allowed)
+}
+
+/// `local@domain.tld`, printable, at most 254 characters: enough to catch mistakes; whether
+/// the mailbox exists only the notifications service can tell.
+fn is_email(value: &str) -> bool {
+    let Some((local, domain)) = value.split_once('@') else { return false };
+    value.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && value.chars().all(|c| c.is_ascii_graphic())
 }
 
 #[cfg(test)]
@@ -159,6 +193,7 @@ mod tests {
     fn request() -> CreateOrderRequest {
         serde_json::from_value(serde_json::json!({
             "customer_id": "cust-42",
+            "email": "ada@example.com",
             "items": [{"sku": "KB-001", "qty": 1}, {"sku": "MS-002", "qty": 2}, {"sku": "KB-001", "qty": 3}],
             "shipping_address": {"name": "Ada", "line1": "1 Main St", "city": "Berlin", "postal_code": "10115", "country": "DE"},
             "payment": {"provider": "card", "card_token": "tok_visa"}
@@ -179,9 +214,10 @@ mod tests {
         bad.items[1].qty = 0;
         bad.shipping_address.country = "Germany".into();
         bad.payment.provider = "bitcoin".into();
+        bad.email = "ada".into();
         let error = validate(&bad).unwrap_err();
         assert_eq!(error.status.as_u16(), 422);
-        for expected in ["customer_id", "items[1].qty", "shipping_address.country", "payment.provider"] {
+        for expected in ["customer_id", "email", "items[1].qty", "shipping_address.country", "payment.provider"] {
             assert!(error.detail.contains(expected), "{expected} missing from: {}", error.detail);
         }
     }
@@ -196,6 +232,17 @@ mod tests {
         let mut too_many_of_one = request();
         too_many_of_one.items[0].qty = 99; // 99 + 3 of KB-001
         assert!(validate(&too_many_of_one).unwrap_err().detail.contains("of one SKU"));
+    }
+
+    #[test]
+    fn an_email_address_cannot_be_a_customer_id() {
+        let mut bad = request();
+        bad.customer_id = "ada@example.com".into();
+        assert!(validate(&bad).unwrap_err().detail.contains("the e-mail address goes in `email`"));
+        for email in ["ada@example", "@example.com", "ada@.com", "ada @example.com", "a@b@c.de"] {
+            assert!(!is_email(email), "{email} passed");
+        }
+        assert!(is_email("ada.lovelace+shop@example.co.uk"));
     }
 
     #[test]

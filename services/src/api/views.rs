@@ -118,13 +118,21 @@ impl OrderView {
     }
 }
 
+/// One line of `GET /orders`. Visibility answers add `region`, `summary` (the memo) and the
+/// execution's own status; a search attribute an old workflow never set stays empty.
 #[derive(Debug, Serialize)]
 pub struct OrderSummary {
     pub order_id: String,
     pub workflow_id: String,
     pub customer_id: String,
-    pub status: OrderStatus,
+    pub status: Option<OrderStatus>,
     pub total_cents: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub execution_status: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -132,23 +140,31 @@ pub struct OrderSummary {
 /// `GET /orders`.
 #[derive(Debug, Serialize)]
 pub struct OrderList {
+    /// `visibility` or `read_model`.
+    pub source: &'static str,
+    /// The list query sent to Temporal, when visibility answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
     pub orders: Vec<OrderSummary>,
 }
 
 impl OrderList {
-    pub fn new(rows: Vec<OrderRow>) -> Self {
+    pub fn from_read_model(rows: Vec<OrderRow>) -> Self {
         let orders = rows
             .into_iter()
             .map(|row| OrderSummary {
                 order_id: row.order_id,
                 workflow_id: row.workflow_id,
                 customer_id: row.customer_id,
-                status: row.status,
+                status: Some(row.status),
                 total_cents: row.total_cents,
+                region: None,
+                summary: None,
+                execution_status: None,
                 created_at: rfc3339(row.created_at_ms),
                 updated_at: rfc3339(row.updated_at_ms),
             })
             .collect();
-        Self { orders }
+        Self { source: "read_model", query: None, orders }
     }
 }

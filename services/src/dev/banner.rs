@@ -8,10 +8,13 @@ pub struct Banner<'a> {
     pub shop: &'a Shop,
     pub ui_url: &'a str,
     pub server_pid: Option<u32>,
+    pub keys: &'a super::DemoKeys,
+    /// Whether the Web UI was started with our codec endpoint.
+    pub ui_codec: bool,
 }
 
 pub fn print(banner: &Banner<'_>) {
-    let Banner { args, shop, ui_url, server_pid } = banner;
+    let Banner { args, shop, ui_url, server_pid, keys, ui_codec } = banner;
     let origin = match server_pid {
         Some(pid) => format!("started by capstone dev, pid {pid}; state in {}", args.temporal_db_file.display()),
         None => "already running; not managed by capstone dev".to_owned(),
@@ -52,10 +55,20 @@ pub fn print(banner: &Banner<'_>) {
         args.approval.operators.join(", ")
     );
     println!();
+    println!("Demo API keys (new at every start; `capstone create-api-key` makes lasting ones):");
+    println!("  operator           {}", keys.operator);
+    println!("  customer {:<9} {}", keys.customer_id, keys.customer);
+    if *ui_codec {
+        println!("  The Web UI decrypts payloads through {}/codec/k/<operator key>/decode.", shop.api.url());
+    } else {
+        println!("  Web UI codec setting: {}", keys.codec_endpoint(args));
+    }
+    println!();
     println!("Place an order:");
     println!(
-        "  curl -s -X POST {}/orders -H 'content-type: application/json' -d @docs/examples/order.json",
-        shop.api.url()
+        "  curl -s -X POST {}/orders -H \"Authorization: Bearer {}\" -H 'content-type: application/json' -d @docs/examples/order.json",
+        shop.api.url(),
+        keys.customer
     );
     println!();
 }

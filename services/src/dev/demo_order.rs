@@ -8,8 +8,16 @@ use std::time::{Duration, Instant};
 /// The same body as `docs/examples/order.json`, which the README's curl command sends.
 const DEMO_ORDER: &str = include_str!("../../../docs/examples/order.json");
 
-pub async fn place_and_follow(api_url: &str, ui_url: &str, namespace: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
+/// The customer the demo order is for: the demo customer key acts for it.
+pub fn customer_id() -> anyhow::Result<String> {
+    let body: Value = serde_json::from_str(DEMO_ORDER)?;
+    Ok(body["customer_id"].as_str().context("docs/examples/order.json has no customer_id")?.to_owned())
+}
+
+pub async fn place_and_follow(api_url: &str, api_key: &str, ui_url: &str, namespace: &str) -> anyhow::Result<()> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {api_key}").parse()?);
+    let http = reqwest::Client::builder().default_headers(headers).build()?;
     let body: Value = serde_json::from_str(DEMO_ORDER)?;
     let response = http.post(format!("{api_url}/orders")).json(&body).send().await?;
     let status = response.status();

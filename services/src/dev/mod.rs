@@ -9,6 +9,7 @@
 mod banner;
 mod demo_order;
 
+use crate::api::api_keys::{self, Role};
 use crate::{
     config::{
         ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr,
@@ -79,23 +80,57 @@ pub struct DevArgs {
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signals();
     let address = args.temporal.temporal_address.clone();
+    // Made before the dev server starts: its Web UI gets the codec endpoint with the
+    // operator key in the path (docs/day-10.md).
+    let demo_keys = DemoKeys::generate()?;
     let (server, ui_url) = if temporal::answers(&address).await {
         println!("Using the Temporal server that already answers at {address}.");
         (None, args.ui.temporal_ui_url.clone())
     } else {
-        let server = start_dev_server(&args).await?;
+        let server = start_dev_server(&args, &demo_keys).await?;
         let ui_url = server.ui_url.clone().unwrap_or_else(|| args.ui.temporal_ui_url.clone());
         (Some(server), ui_url)
     };
     let server_pid = server.as_ref().and_then(DevServer::pid);
-    let outcome = run_shop(&args, ui_url, server_pid, shutdown).await;
+    let outcome = run_shop(&args, &demo_keys, ui_url, server_pid, shutdown).await;
     if let Some(server) = server {
         server.stop().await?;
     }
     outcome
 }
 
-async fn start_dev_server(args: &DevArgs) -> anyhow::Result<DevServer> {
+/// A key per role, new at every start, printed in the banner.
+pub struct DemoKeys {
+    pub operator: String,
+    pub customer: String,
+    pub customer_id: String,
+    service: String,
+}
+
+impl DemoKeys {
+    fn generate() -> anyhow::Result<Self> {
+        Ok(Self {
+            operator: api_keys::generate_key()?,
+            customer: api_keys::generate_key()?,
+            customer_id: demo_order::customer_id()?,
+            service: api_keys::generate_key()?,
+        })
+    }
+
+    /// `http://127.0.0.1:8080/codec/k/<operator key>`: what the Web UI's codec setting needs.
+    pub fn codec_endpoint(&self, args: &DevArgs) -> String {
+        format!("http://{}/codec/k/{}", args.api.api_addr, self.operator)
+    }
+
+    async fn store(&self, db: &crate::db::Db) -> anyhow::Result<()> {
+        api_keys::replace_labelled(db, "demo-operator", &self.operator, Role::Operator, None).await?;
+        api_keys::replace_labelled(db, "demo-customer", &self.customer, Role::Customer, Some(&self.customer_id))
+            .await?;
+        Ok(())
+    }
+}
+
+async fn start_dev_server(args: &DevArgs, demo_keys: &DemoKeys) -> anyhow::Result<DevServer> {
     let binary = cli_binary::find(args.temporal_cli.as_deref())?;
     let (ip, port) = args
         .temporal
@@ -110,6 +145,7 @@ async fn start_dev_server(args: &DevArgs) -> anyhow::Result<DevServer> {
     println!("Starting a Temporal dev server ({}); its log goes to {} ...", binary.display(), log_file.display());
     let config = DevServerConfig {
         ui_port: Some(args.temporal_ui_port),
+        ui_codec_endpoint: Some(demo_keys.codec_endpoint(args)),
         db_filename: Some(args.temporal_db_file.clone()),
         log_file: Some(log_file),
         ip,
@@ -121,17 +157,25 @@ async fn start_dev_server(args: &DevArgs) -> anyhow::Result<DevServer> {
 
 async fn run_shop(
     args: &DevArgs,
+    demo_keys: &DemoKeys,
     ui_url: String,
     server_pid: Option<u32>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let payload_keys = args.temporal.key_ring()?;
     let client = temporal::connect(
         &args.temporal.temporal_address,
         &args.temporal.temporal_namespace,
         "capstone-dev",
         Duration::from_secs(30),
+        &payload_keys,
     )
     .await?;
+    // A dev server started here has them already; one that was running may not.
+    let created = temporal::search_attributes::register(&client, &args.temporal.temporal_namespace).await?;
+    if !created.is_empty() {
+        println!("Created the search attributes {} on the Temporal server.", created.join(", "));
+    }
     let config = ShopConfig {
         database_url: args.database.database_url.clone(),
         addrs: ServiceAddrs {
@@ -150,19 +194,32 @@ async fn run_shop(
         fault_injection: true,
         temporal_ui_url: ui_url.clone(),
         namespace: args.temporal.temporal_namespace.clone(),
+        payload_keys,
+        // The UI this run really serves (its port may differ from TEMPORAL_UI_URL's).
+        ui_origins: crate::config::ui_origins(&ui_url),
+        service_key: demo_keys.service.clone(),
     };
     let shop = Shop::start(&config, client.clone()).await?;
+    demo_keys.store(&shop.db).await?;
     let runtime = workers::runtime()?;
     let tuning = worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status);
     let all_workers = shop.workers(&runtime, client, &tuning)?;
 
-    banner::print(&banner::Banner { args, shop: &shop, ui_url: &ui_url, server_pid });
+    banner::print(&banner::Banner {
+        args,
+        shop: &shop,
+        ui_url: &ui_url,
+        server_pid,
+        keys: demo_keys,
+        ui_codec: server_pid.is_some(),
+    });
     if args.demo_order {
         let api_url = shop.api.url();
         let ui_url = ui_url.clone();
         let namespace = config.namespace.clone();
+        let key = demo_keys.customer.clone();
         tokio::spawn(async move {
-            if let Err(error) = demo_order::place_and_follow(&api_url, &ui_url, &namespace).await {
+            if let Err(error) = demo_order::place_and_follow(&api_url, &key, &ui_url, &namespace).await {
                 println!("The demo order did not complete: {error:#}");
             }
         });

@@ -1,7 +1,13 @@
 //! Starting a service: the shared routes and layers, binding, graceful shutdown.
 
 use super::{ApiError, Faults};
-use axum::{Json, Router, extract::DefaultBodyLimit, http::StatusCode, middleware, routing::get};
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, MatchedPath},
+    http::StatusCode,
+    middleware,
+    routing::get,
+};
 use serde_json::json;
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
@@ -26,7 +32,15 @@ pub fn service_router(service: &'static str, routes: Router, faults: Option<&Fau
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// The request's span names the route *template* (`/orders/{order_id}`), not the URI: paths
+/// can carry secrets (`/codec/k/{key}/decode`) and personal data, and headers (API keys) are
+/// never recorded.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
+    tracing::debug_span!("request", method = %request.method(), route)
 }
 
 /// A service that is accepting connections.

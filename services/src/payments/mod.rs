@@ -1,9 +1,10 @@
 //! Payments service: a simulated payment provider with a ledger (HTTP, owns `payments_*`).
 //!
-//! It stands in for the outside world (a card processor), so it is the one place where fakes
-//! are fine: a card token starting with `tok_decline` is declined. Everything else about it
-//! is real: the ledger rows, the idempotency keys, the refunds.
+//! It stands in for the outside world (three payment providers), so it is the one place where
+//! fakes are fine: each provider's speed and refusals are simulated (see `providers.rs`).
+//! Everything else about it is real: the ledger rows, the idempotency keys, the refunds.
 
+pub mod providers;
 mod routes;
 mod store;
 
@@ -16,11 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 pub const NAME: &str = "payments";
 
-/// Payment providers this service knows.
-pub const PROVIDERS: [&str; 1] = ["card"];
-
-/// Card tokens with this prefix are declined, like a test card number at a real provider.
-pub const DECLINED_TOKEN_PREFIX: &str = "tok_decline";
+pub use providers::DECLINED_TOKEN_PREFIX;
 
 /// Migrates the payments tables and starts serving on `addr`.
 pub async fn start(

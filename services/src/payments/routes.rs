@@ -4,7 +4,10 @@
 //! | `POST /refunds`        | give a charge back (or void its key); idempotent            |
 //! | `GET /ledger?order_id=`| the ledger rows of an order (all rows when absent)          |
 
-use super::{DECLINED_TOKEN_PREFIX, PROVIDERS, store};
+use super::{
+    providers::{BusyOnFirstAttempt, Provider},
+    store,
+};
 use crate::{
     db::Db,
     http::{ApiError, ApiResult, JsonBody},
@@ -18,34 +21,36 @@ use axum::{
 use capstone_workflows::contracts::payments::{Charge, ChargeRequest, Refund, RefundRequest};
 use serde::{Deserialize, Serialize};
 
+#[derive(Clone)]
+struct PaymentsState {
+    db: Db,
+    busy: BusyOnFirstAttempt,
+}
+
 pub fn routes(db: Db) -> Router {
     Router::new()
         .route("/charges", post(charge))
         .route("/refunds", post(refund))
         .route("/ledger", get(ledger))
-        .with_state(db)
+        .with_state(PaymentsState { db, busy: BusyOnFirstAttempt::default() })
 }
 
 async fn charge(
-    State(db): State<Db>,
+    State(state): State<PaymentsState>,
     JsonBody(request): JsonBody<ChargeRequest>,
 ) -> ApiResult<(StatusCode, Json<Charge>)> {
     require_key(&request.idempotency_key)?;
     if request.amount_cents <= 0 {
         return Err(ApiError::invalid("invalid_request", "amount_cents must be positive"));
     }
-    if !PROVIDERS.contains(&request.provider.as_str()) {
-        return Err(ApiError::invalid("unknown_provider", format!("no payment provider {:?}", request.provider)));
+    let provider = Provider::named(&request.provider)?;
+    tokio::time::sleep(provider.latency()).await;
+    state.busy.check(provider, &request.idempotency_key)?;
+    if let Some(decline) = provider.decline(&request) {
+        tracing::info!(order_id = %request.order_id, provider = %request.provider, "charge declined");
+        return Err(decline);
     }
-    if request.card_token.starts_with(DECLINED_TOKEN_PREFIX) {
-        tracing::info!(order_id = %request.order_id, "charge declined");
-        return Err(ApiError::new(
-            StatusCode::PAYMENT_REQUIRED,
-            "card_declined",
-            "the card was declined by the issuer",
-        ));
-    }
-    let (created, charge) = store::charge(&db, &request).await?;
+    let (created, charge) = store::charge(&state.db, &request).await?;
     if created {
         tracing::info!(order_id = %charge.order_id, charge_id = %charge.charge_id, amount_cents = charge.amount_cents, "charged");
     }
@@ -53,7 +58,7 @@ async fn charge(
 }
 
 async fn refund(
-    State(db): State<Db>,
+    State(PaymentsState { db, .. }): State<PaymentsState>,
     JsonBody(request): JsonBody<RefundRequest>,
 ) -> ApiResult<(StatusCode, Json<Refund>)> {
     require_key(&request.idempotency_key)?;
@@ -75,7 +80,10 @@ struct Ledger {
     entries: Vec<store::LedgerEntry>,
 }
 
-async fn ledger(State(db): State<Db>, Query(filter): Query<LedgerFilter>) -> ApiResult<Json<Ledger>> {
+async fn ledger(
+    State(PaymentsState { db, .. }): State<PaymentsState>,
+    Query(filter): Query<LedgerFilter>,
+) -> ApiResult<Json<Ledger>> {
     Ok(Json(Ledger { entries: store::entries(&db, filter.order_id.as_deref()).await? }))
 }
 

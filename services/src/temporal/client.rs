@@ -1,5 +1,6 @@
 //! Connecting to the Temporal frontend.
 
+use crate::codec::{self, KeyRing};
 use anyhow::Context;
 use std::{str::FromStr, time::Duration};
 use temporalio_client::{Client, ClientOptions, Connection, ConnectionOptions, Url};
@@ -17,8 +18,15 @@ pub async fn answers(address: &str) -> bool {
 }
 
 /// Connects to `address`, retrying for up to `patience` (the server may still be starting,
-/// as in `docker compose up` or a Kubernetes rollout).
-pub async fn connect(address: &str, namespace: &str, identity: &str, patience: Duration) -> anyhow::Result<Client> {
+/// as in `docker compose up` or a Kubernetes rollout). Every payload the client (and each
+/// worker built on it) sends is encrypted with `keys` (docs/day-10.md).
+pub async fn connect(
+    address: &str,
+    namespace: &str,
+    identity: &str,
+    patience: Duration,
+    keys: &KeyRing,
+) -> anyhow::Result<Client> {
     let options = connection_options(address, identity)?;
     let deadline = tokio::time::Instant::now() + patience;
     let mut warned = false;
@@ -44,5 +52,6 @@ pub async fn connect(address: &str, namespace: &str, identity: &str, patience: D
             }
         }
     };
-    Ok(Client::new(connection, ClientOptions::new(namespace).build())?)
+    let options = ClientOptions::new(namespace).data_converter(codec::data_converter(keys)).build();
+    Ok(Client::new(connection, options)?)
 }

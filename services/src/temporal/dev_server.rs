@@ -24,6 +24,8 @@ pub struct DevServerConfig {
     pub port: u16,
     /// Web UI port; `None` runs headless.
     pub ui_port: Option<u16>,
+    /// The Web UI's remote codec endpoint (`--ui-codec-endpoint`), so it shows decrypted payloads.
+    pub ui_codec_endpoint: Option<String>,
     /// The server's own Prometheus metrics; 0 picks a free one.
     pub metrics_port: u16,
     /// Persist state here; `None` keeps it in memory (lost on exit).
@@ -35,17 +37,19 @@ pub struct DevServerConfig {
 }
 
 impl DevServerConfig {
-    /// A headless, in-memory server on free ports: what tests want.
+    /// A headless, in-memory server on free ports, with the shop's search attributes: what
+    /// tests want.
     pub fn ephemeral(binary: PathBuf) -> Self {
         Self {
             binary,
             ip: "127.0.0.1".to_owned(),
             port: 0,
             ui_port: None,
+            ui_codec_endpoint: None,
             metrics_port: 0,
             db_filename: None,
             log_file: None,
-            search_attributes: Vec::new(),
+            search_attributes: super::search_attributes::dev_server_flags(),
         }
     }
 }
@@ -92,6 +96,9 @@ impl DevServer {
             Some(ui_port) => command.args(["--ui-port", &ui_port.to_string(), "--ui-disable-news-fetch"]),
             None => command.arg("--headless"),
         };
+        if let Some(endpoint) = &config.ui_codec_endpoint {
+            command.args(["--ui-codec-endpoint", endpoint]);
+        }
         if let Some(db) = &config.db_filename {
             command.arg("--db-filename").arg(db);
         }
@@ -191,16 +198,45 @@ impl<E: Into<anyhow::Error>> From<E> for StartError {
     }
 }
 
-/// Replaces each 0 with a port the OS says is free right now. The probe sockets stay open
-/// until all ports are picked, so two picks never return the same port. (Another process
-/// could still take a port before the server binds it; on loopback that window is tiny.)
+/// Replaces each 0 with a port that is free right now.
+///
+/// The picks come from *below* the kernel's ephemeral range on purpose. The dev server picks
+/// its own internal ports (history, matching, worker) from that range by binding port 0 and
+/// letting go, and every outgoing connection takes a port from it too. A port we picked there
+/// could be handed to one of those before our server binds it, and worse, the server we start
+/// could lose an internal port to another test's pick after it answered, and die mid-test.
+/// The probe sockets stay open until all ports are picked, so two picks never collide here.
 pub fn free_ports_where_zero<const N: usize>(ip: &str, ports: [u16; N]) -> anyhow::Result<[u16; N]> {
     let mut probes = Vec::with_capacity(N);
     let mut picked = ports;
     for port in picked.iter_mut().filter(|port| **port == 0) {
-        let probe = TcpListener::bind((ip, 0))?;
+        let probe = bind_outside_ephemeral_range(ip)?;
         *port = probe.local_addr()?.port();
         probes.push(probe);
     }
     Ok(picked)
+}
+
+/// Ports from 10000 up to the start of the ephemeral range (32768 by default on Linux).
+fn bind_outside_ephemeral_range(ip: &str) -> anyhow::Result<TcpListener> {
+    use std::hash::{BuildHasher, RandomState};
+    const LOWEST: u16 = 10_000;
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32_768);
+    if ephemeral_start <= LOWEST + 1_000 {
+        // An unusual range: fall back to the OS's own pick.
+        return Ok(TcpListener::bind((ip, 0))?);
+    }
+    let span = u64::from(ephemeral_start - LOWEST);
+    // RandomState is seeded randomly per instance: enough to spread parallel tests apart.
+    let seed = RandomState::new().hash_one(std::process::id());
+    for attempt in 0..200u64 {
+        let port = LOWEST + ((seed.wrapping_add(attempt.wrapping_mul(7_919))) % span) as u16;
+        if let Ok(listener) = TcpListener::bind((ip, port)) {
+            return Ok(listener);
+        }
+    }
+    Ok(TcpListener::bind((ip, 0))?)
 }

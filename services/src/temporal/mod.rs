@@ -3,5 +3,6 @@
 pub mod cli_binary;
 pub mod client;
 pub mod dev_server;
+pub mod search_attributes;
 
 pub use client::{answers, connect};

@@ -20,6 +20,9 @@ pub fn child_order_id(batch_id: &str, index: u32) -> String {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderTemplate {
     pub customer_prefix: String,
+    /// Where every child's confirmation goes (the buyer who placed the batch).
+    #[serde(default)]
+    pub email: String,
     pub lines: Vec<OrderLine>,
     pub shipping_address: Address,
     pub payment: PaymentDetails,
@@ -64,6 +67,7 @@ impl BatchInput {
         OrderInput {
             order_id: child_order_id(&self.batch_id, index),
             customer_id: format!("{}-{index}", template.customer_prefix),
+            email: template.email.clone(),
             lines: template.lines.clone(),
             shipping_address: template.shipping_address.clone(),
             payment: template.payment.clone(),

@@ -9,8 +9,12 @@
 pub const INSUFFICIENT_STOCK: &str = "InsufficientStock";
 /// A SKU the inventory does not know.
 pub const UNKNOWN_SKU: &str = "UnknownSku";
-/// The payment provider declined the charge.
+/// The card provider declined the charge.
 pub const CARD_DECLINED: &str = "CardDeclined";
+/// Another provider declined the charge (an empty wallet, an invoice above the credit limit).
+pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
+/// Every decline: no money moved, and retrying the same charge cannot succeed.
+pub const DECLINES: [&str; 2] = [CARD_DECLINED, PAYMENT_DECLINED];
 /// The carrier does not deliver to this destination.
 pub const DESTINATION_BLOCKED: &str = "DestinationBlocked";
 /// A charge arrived after a refund had already voided its idempotency key.
@@ -23,13 +27,18 @@ pub const IDEMPOTENCY_KEY_REUSED: &str = "IdempotencyKeyReused";
 pub const INVALID_REQUEST: &str = "InvalidRequest";
 /// The service could not be reached or answered 5xx: retrying may succeed.
 pub const SERVICE_UNAVAILABLE: &str = "ServiceUnavailable";
+/// The SDK's failure type when no worker on the queue registered the activity's name.
+/// Retryable by default (a worker that has it may come); only a call whose name comes from
+/// data (`retry_policies::call_by_name`) treats it as final.
+pub const ACTIVITY_NOT_REGISTERED: &str = "NotFoundError";
 
 /// Failure types that no retry can fix. Listed in every retry policy as a second line of
 /// defence: activities already mark them non-retryable.
-pub const NON_RETRYABLE: [&str; 8] = [
+pub const NON_RETRYABLE: [&str; 9] = [
     INSUFFICIENT_STOCK,
     UNKNOWN_SKU,
     CARD_DECLINED,
+    PAYMENT_DECLINED,
     CHARGE_VOIDED,
     DESTINATION_BLOCKED,
     UNKNOWN_PROVIDER,
@@ -58,6 +67,7 @@ mod tests {
     #[test]
     fn error_codes_map_to_the_declared_failure_types() {
         assert_eq!(failure_type_for_code("card_declined"), CARD_DECLINED);
+        assert_eq!(failure_type_for_code("payment_declined"), PAYMENT_DECLINED);
         assert_eq!(failure_type_for_code("insufficient_stock"), INSUFFICIENT_STOCK);
         assert_eq!(failure_type_for_code("unknown_sku"), UNKNOWN_SKU);
         assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);

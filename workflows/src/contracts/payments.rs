@@ -1,4 +1,13 @@
 //! Payments service: charges and refunds in a ledger, idempotent by idempotency key.
+//!
+//! Two ways to charge (day 10, dynamic activity choice):
+//! * `payments.{provider}.charge`, one activity per provider. The order workflow builds the
+//!   name from the order at run time and calls it untyped (`UntypedActivity`); each provider
+//!   then has its own row in the Web UI, its own metrics and its own failures. A name that no
+//!   worker registered fails with the SDK's `NotFoundError`.
+//! * `payments.charge`, one router activity keyed by `request.provider`. The Rust SDK has no
+//!   dynamic (catch-all) activity registration, so a router is how one registered name serves
+//!   any provider; an unknown provider is a non-retryable `UnknownProvider` failure.
 
 use serde::{Deserialize, Serialize};
 use temporalio_macros::activity_definitions;
@@ -44,10 +53,19 @@ pub struct Refund {
     pub amount_cents: i64,
 }
 
+/// The payment providers the shop offers (the payments service simulates each of them).
+pub const PROVIDERS: [&str; 3] = ["card", "wallet", "invoice"];
+
+/// The activity that charges through `provider`: `payments.card.charge`, ...
+pub fn charge_activity_name(provider: &str) -> String {
+    format!("payments.{provider}.charge")
+}
+
 pub struct PaymentActivities;
 
 #[activity_definitions]
 impl PaymentActivities {
+    /// The router: charges through the provider named in the request.
     #[activity(name = "payments.charge")]
     pub fn charge(request: ChargeRequest) -> Result<Charge, ActivityError> {
         unimplemented!()
@@ -59,7 +77,43 @@ impl PaymentActivities {
     }
 }
 
+/// One activity per provider, named `charge_activity_name(provider)`. The workflow calls them
+/// by name; these definitions fix the names and types that the implementations register.
+pub struct ProviderActivities;
+
+#[activity_definitions]
+impl ProviderActivities {
+    #[activity(name = "payments.card.charge")]
+    pub fn charge_card(request: ChargeRequest) -> Result<Charge, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "payments.wallet.charge")]
+    pub fn charge_wallet(request: ChargeRequest) -> Result<Charge, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "payments.invoice.charge")]
+    pub fn charge_invoice(request: ChargeRequest) -> Result<Charge, ActivityError> {
+        unimplemented!()
+    }
+}
+
 /// Marker types of the definitions above, for `#[activity(definition = ...)]`.
 pub mod activity {
     pub use super::payment_activities::*;
+    pub use super::provider_activities::*;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use temporalio_common::ActivityDefinition;
+
+    #[test]
+    fn every_provider_has_an_activity_of_the_name_the_workflow_builds() {
+        let registered = [activity::ChargeCard.name(), activity::ChargeWallet.name(), activity::ChargeInvoice.name()];
+        let built: Vec<String> = PROVIDERS.iter().map(|provider| charge_activity_name(provider)).collect();
+        assert_eq!(built, registered);
+    }
 }

@@ -11,6 +11,7 @@ mod model;
 mod outcome;
 pub mod retry_policies;
 mod steps;
+pub mod visibility;
 mod workflow;
 
 pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision, SignalPayload};

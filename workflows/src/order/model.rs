@@ -14,7 +14,11 @@ pub fn order_workflow_id(order_id: &str) -> String {
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderInput {
     pub order_id: String,
+    /// An opaque account id: it is a search attribute, so never an e-mail address.
     pub customer_id: String,
+    /// Where the confirmation goes. Personal data: it travels only in (encrypted) payloads.
+    #[serde(default)]
+    pub email: String,
     /// Prices are fixed by the api from the catalog when the order is accepted, so the saga
     /// charges what the customer saw even if the catalog changes meanwhile.
     pub lines: Vec<OrderLine>,
@@ -39,6 +43,7 @@ pub struct OrderLine {
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct PaymentDetails {
+    /// `card`, `wallet` or `invoice`: the workflow calls the activity `payments.{provider}.charge`.
     pub provider: String,
     pub card_token: String,
 }
@@ -54,6 +59,9 @@ pub struct OrderSettings {
     pub payments_task_queue: String,
     /// Which orders wait for an operator, for how long, and who may decide.
     pub approval: ApprovalPolicy,
+    /// The region whose queues run the order; empty for the shared queues (a search attribute).
+    #[serde(default)]
+    pub region: String,
 }
 
 /// Where an order is. The last four are terminal: every order ends in exactly one of them.
@@ -102,6 +110,9 @@ impl OrderStatus {
             Self::Cancelled => "CANCELLED",
         }
     }
+
+    /// Every status, in the order an order can reach them.
+    pub const ALL: [Self; 11] = ALL_STATUSES;
 
     pub fn parse(name: &str) -> Option<Self> {
         ALL_STATUSES.into_iter().find(|status| status.as_str() == name)

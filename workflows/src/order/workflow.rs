@@ -3,9 +3,10 @@
 
 use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, SignalPayload};
 use super::compensation::Compensations;
-use super::{OrderInput, OrderSnapshot, OrderStatus};
+use super::{OrderInput, OrderSnapshot, OrderStatus, visibility};
 use crate::contracts::Address;
 use std::time::{SystemTime, UNIX_EPOCH};
+use temporalio_common::MemoValue;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination};
 
@@ -185,9 +186,19 @@ impl OrderWorkflow {
         });
     }
 
+    /// Moves the order to `status`: in its snapshot (what the query shows), in its search
+    /// attributes (what a list query finds) and in its memo summary (what the Web UI shows).
     pub(super) fn advance(ctx: &WorkflowContext<Self>, status: OrderStatus, note: impl Into<String>) {
         let at_ms = now_ms(ctx.workflow_time());
-        ctx.state_mut(|s| s.snapshot.advance(status, at_ms, note));
+        let (attributes, summary) = ctx.state_mut(|s| {
+            s.snapshot.advance(status, at_ms, note);
+            (visibility::search_attributes(&s.input, status), visibility::summary(&s.input, &s.snapshot))
+        });
+        ctx.upsert_search_attributes(attributes);
+        // A summary that cannot be serialized is not a reason to fail the order: noted instead.
+        if let Err(error) = ctx.upsert_memo([(visibility::SUMMARY_MEMO, Some(MemoValue::new(summary)))]) {
+            Self::note(ctx, format!("the memo summary could not be written: {error}"));
+        }
     }
 
     pub(super) fn note(ctx: &WorkflowContext<Self>, note: impl Into<String>) {
