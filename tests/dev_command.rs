@@ -18,9 +18,9 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// Seven distinct free ports (all picked before any is released).
-fn free_ports() -> [u16; 7] {
-    capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 7]).unwrap()
+/// Eight distinct free ports (all picked before any is released).
+fn free_ports() -> [u16; 8] {
+    capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 8]).unwrap()
 }
 
 fn alive(pid: u32) -> bool {
@@ -40,7 +40,7 @@ struct DevRun {
 /// Runs `capstone dev --demo-order` in `dir` on free ports until its demo order is final,
 /// calls `while_running`, then sends `signal` and checks that everything stopped.
 fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnce(&DevRun)) -> DevRun {
-    let [temporal, ui, api, inventory, payments, shipping, notifications] = free_ports();
+    let [temporal, ui, temporal_metrics, api, inventory, payments, shipping, notifications] = free_ports();
     let temporal_address = format!("127.0.0.1:{temporal}");
     let api_url = format!("http://127.0.0.1:{api}");
     let mut command = Command::new(CAPSTONE);
@@ -50,6 +50,7 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
         .env("TEMPORAL_CLI", support::temporal_cli())
         .env("TEMPORAL_ADDRESS", &temporal_address)
         .env("TEMPORAL_UI_PORT", ui.to_string())
+        .env("TEMPORAL_METRICS_PORT", temporal_metrics.to_string())
         .env("API_ADDR", format!("127.0.0.1:{api}"));
     for (variable, port) in [
         ("INVENTORY_ADDR", inventory),

@@ -9,6 +9,7 @@
 pub mod heartbeat;
 pub mod hello;
 pub mod inventory;
+pub mod metrics;
 pub mod notifications;
 pub mod payments;
 pub mod read_model;

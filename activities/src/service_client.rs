@@ -69,8 +69,11 @@ impl ServiceClient {
         if let Some(key) = &self.bearer {
             request = request.bearer_auth(key);
         }
-        let response =
-            request.send().await.map_err(|error| self.unavailable(format!("{method} {url} failed: {error}")))?;
+        let started = std::time::Instant::now();
+        let response = request.send().await;
+        let code = response.as_ref().ok().map(|response| response.status().as_u16());
+        crate::metrics::record_call(self.service, method.as_str(), code, started.elapsed());
+        let response = response.map_err(|error| self.unavailable(format!("{method} {url} failed: {error}")))?;
         let status = response.status();
         let bytes = response
             .bytes()

@@ -4,10 +4,11 @@ use crate::{
     api::{self, ApiSettings},
     codec::{EncryptionCodec, KeyRing},
     config::{
-        ActivityTaskQueueArgs, ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, FaultArgs, InventoryAddr,
-        InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs,
-        ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs,
-        WorkflowTaskQueueArg, WorkflowTuningArgs, worker_tuning,
+        ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApprovalArgs, DatabaseArgs,
+        FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg,
+        ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs,
+        TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg, WorkflowTuningArgs, WorkflowWorkerMetricsAddr,
+        worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -149,6 +150,8 @@ pub struct WorkflowWorkerArgs {
     pub tuning: WorkflowTuningArgs,
     #[command(flatten)]
     pub status: StatusIntervalArg,
+    #[command(flatten)]
+    pub metrics: WorkflowWorkerMetricsAddr,
 }
 
 #[derive(Args, Debug)]
@@ -167,6 +170,8 @@ pub struct ActivityWorkerArgs {
     pub tuning: ActivityTuningArgs,
     #[command(flatten)]
     pub status: StatusIntervalArg,
+    #[command(flatten)]
+    pub metrics: ActivityWorkerMetricsAddr,
 }
 
 /// How long a role waits for Temporal to come up before giving up.
@@ -254,7 +259,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
             let queues = base.for_region(args.region.region.as_deref());
             let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
-            workers::run_until(worker, shutdown::on_signals(), tuning.status_interval).await
+            let shutdown = shutdown::on_signals();
+            let metrics = serve_metrics("workflow-worker", args.metrics.metrics_addr, &shutdown).await?;
+            let outcome = workers::run_until(worker, shutdown.clone(), tuning.status_interval).await;
+            shutdown.cancel();
+            metrics.stopped().await?;
+            outcome
         }
         Command::ActivityWorker(args) => {
             let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-activity-worker").await?;
@@ -274,13 +284,28 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 &args.urls.to_urls(Some(args.service_key.key()?)),
                 &tuning,
             )?;
-            workers::run_all(all, shutdown::on_signals(), tuning.status_interval).await
+            let shutdown = shutdown::on_signals();
+            let metrics = serve_metrics("activity-worker", args.metrics.metrics_addr, &shutdown).await?;
+            let outcome = workers::run_all(all, shutdown.clone(), tuning.status_interval).await;
+            shutdown.cancel();
+            metrics.stopped().await?;
+            outcome
         }
     }
 }
 
 async fn connect(temporal: &TemporalArgs, keys: &KeyRing, identity: &str) -> anyhow::Result<temporalio_client::Client> {
     temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE, keys).await
+}
+
+/// A worker's only HTTP port: `/metrics` and `/healthz`.
+async fn serve_metrics(
+    role: &'static str,
+    addr: std::net::SocketAddr,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<RunningService> {
+    let router = crate::http::service_router(role, axum::Router::new(), None);
+    crate::http::start_service(role, router, addr, shutdown.child_token()).await
 }
 
 /// Runs one service until SIGTERM or Ctrl-C, then lets requests in flight finish.

@@ -325,6 +325,21 @@ pub fn worker_tuning(
     tuning
 }
 
+/// Where a worker process serves `/metrics` and `/healthz` (workers have no other HTTP port).
+#[derive(Args, Debug, Clone)]
+pub struct WorkflowWorkerMetricsAddr {
+    /// Where the workflow worker serves /metrics (Prometheus) and /healthz.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9091")]
+    pub metrics_addr: SocketAddr,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ActivityWorkerMetricsAddr {
+    /// Where the activity worker serves /metrics (Prometheus) and /healthz.
+    #[arg(long, env = "METRICS_ADDR", default_value = "127.0.0.1:9092")]
+    pub metrics_addr: SocketAddr,
+}
+
 /// Listen addresses, one flag per service so that `dev` can take all five.
 #[derive(Args, Debug, Clone)]
 pub struct ApiAddr {

@@ -22,6 +22,7 @@ pub mod hello;
 pub mod http;
 pub mod ingest;
 pub mod inventory;
+pub mod metrics;
 pub mod notifications;
 pub mod payments;
 pub mod secrets;

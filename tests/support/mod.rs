@@ -231,6 +231,8 @@ impl TestShop {
             ("SHIPPING_URL", &urls.shipping),
             ("NOTIFICATIONS_URL", &urls.notifications),
             ("WORKER_STATUS_INTERVAL", "1s"),
+            // Its /metrics port: any free one (tests run in parallel).
+            ("METRICS_ADDR", "127.0.0.1:0"),
         ];
         env.extend_from_slice(extra);
         processes::WorkerProcess::spawn(role, self._dir.path(), &env)

@@ -148,7 +148,8 @@ pub(super) async fn create_batch(
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();
     match state.temporal.start_workflow(BatchWorkflow::run, input, options).await {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Ok(_) => crate::metrics::shop::batch_started(request.count),
+        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {
             tracing::error!(%batch_id, "starting the batch failed: {error}");
             return Err(ApiError::unavailable("temporal_unavailable", "the batch could not be started; retry"));

@@ -105,8 +105,10 @@ pub(super) async fn create_order(
         .search_attributes(SearchAttributes::new(visibility::search_attributes(&input, OrderStatus::Received)))
         .memo(memo)
         .build();
+    let region = visibility::region(&input).to_owned();
     match state.temporal.start_workflow(OrderWorkflow::run, input, options).await {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Ok(_) => crate::metrics::shop::order_started(&region),
+        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {
             if previous.is_none() {
                 read_model::forget(&state.db, &order_id).await?;

@@ -130,7 +130,9 @@ async fn record_order(
     if snapshot.order_id != order_id {
         return Err(ApiError::invalid("invalid_request", "the snapshot's order_id does not match the path"));
     }
+    let previous = read_model::find(&state.db, &order_id).await?.map(|row| row.status);
     read_model::record(&state.db, &snapshot).await?;
+    crate::metrics::shop::order_recorded(previous, &snapshot);
     tracing::info!(%order_id, status = snapshot.status.as_str(), "order recorded in the read model");
     Ok(Json(json!({ "recorded": snapshot.status.as_str() })))
 }

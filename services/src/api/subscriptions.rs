@@ -88,6 +88,7 @@ pub(super) async fn create_subscription(
     let workflow_id = subscription_workflow_id(&subscription_id);
     let settings = &state.settings.subscriptions;
     let queues = state.settings.task_queues.clone();
+    let plan = request.plan.clone();
     let input = SubscriptionInput {
         subscription_id: subscription_id.clone(),
         customer_id: customer_id.to_owned(),
@@ -106,7 +107,8 @@ pub(super) async fn create_subscription(
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();
     match state.temporal.start_workflow(SubscriptionWorkflow::run, input, options).await {
-        Ok(_) | Err(WorkflowStartError::AlreadyStarted { .. }) => {}
+        Ok(_) => crate::metrics::shop::subscription_started(&plan),
+        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {
             tracing::error!(%subscription_id, "starting the subscription failed: {error}");
             return Err(ApiError::unavailable("temporal_unavailable", "the subscription could not be started; retry"));

@@ -40,6 +40,10 @@ pub struct DevArgs {
     /// Web UI port of the dev server that `dev` starts.
     #[arg(long, env = "TEMPORAL_UI_PORT", default_value_t = 8233)]
     pub temporal_ui_port: u16,
+    /// Where the dev server that `dev` starts serves its own Prometheus metrics
+    /// (deploy/prometheus/prometheus-dev.yml scrapes it).
+    #[arg(long, env = "TEMPORAL_METRICS_PORT", default_value_t = 7235)]
+    pub temporal_metrics_port: u16,
     /// Where the dev server that `dev` starts keeps its state (survives restarts).
     #[arg(long, env = "TEMPORAL_DB_FILE", default_value = ".data/temporal.db")]
     pub temporal_db_file: PathBuf,
@@ -146,6 +150,7 @@ async fn start_dev_server(args: &DevArgs, demo_keys: &DemoKeys) -> anyhow::Resul
     let config = DevServerConfig {
         ui_port: Some(args.temporal_ui_port),
         ui_codec_endpoint: Some(demo_keys.codec_endpoint(args)),
+        metrics_port: args.temporal_metrics_port,
         db_filename: Some(args.temporal_db_file.clone()),
         log_file: Some(log_file),
         ip,

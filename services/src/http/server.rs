@@ -17,10 +17,11 @@ use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 /// No request to any of our services needs more than this; larger bodies get a 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// A service's routes plus what every service has: `/healthz`, a JSON 404, a body limit,
-/// a request timeout and request tracing. With `faults`, also `/admin/faults` and the fault
+/// A service's routes plus what every service has: `/healthz`, `/metrics`, a JSON 404, a body
+/// limit, a request timeout, request metrics and request tracing. With `faults`, also `/admin/faults` and the fault
 /// injection in front of the service's own routes.
 pub fn service_router(service: &'static str, routes: Router, faults: Option<&Faults>) -> Router {
+    crate::metrics::shop::register_all();
     let routes = match faults {
         Some(faults) => {
             routes.layer(middleware::from_fn_with_state(faults.clone(), super::faults::inject)).merge(faults.routes())
@@ -28,7 +29,9 @@ pub fn service_router(service: &'static str, routes: Router, faults: Option<&Fau
         None => routes,
     };
     routes
+        .layer(middleware::from_fn_with_state(service, crate::metrics::http::track))
         .route("/healthz", get(move || async move { Json(json!({ "status": "ok", "service": service })) }))
+        .route("/metrics", get(crate::metrics::handler))
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))

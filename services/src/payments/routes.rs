@@ -8,6 +8,7 @@ use super::{
     providers::{BusyOnFirstAttempt, Provider},
     store,
 };
+use crate::metrics;
 use crate::{
     db::Db,
     http::{ApiError, ApiResult, JsonBody},
@@ -53,6 +54,7 @@ async fn charge(
     let (created, charge) = store::charge(&state.db, &request).await?;
     if created {
         tracing::info!(order_id = %charge.order_id, charge_id = %charge.charge_id, amount_cents = charge.amount_cents, "charged");
+        metrics::shop::ledger_entry("charge", &charge.provider, charge.amount_cents);
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(charge)))
 }
@@ -66,6 +68,9 @@ async fn refund(
     let (created, refund) = store::refund(&db, &request).await?;
     if created {
         tracing::info!(order_id = %request.order_id, refund_id = %refund.refund_id, amount_cents = refund.amount_cents, "refunded");
+        // A refund that found no charge voided its key instead: nothing moved.
+        let kind = if refund.charge_id.is_some() { "refund" } else { "void" };
+        metrics::shop::ledger_entry(kind, "", refund.amount_cents);
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(refund)))
 }

@@ -27,7 +27,9 @@ pub async fn connect(
     patience: Duration,
     keys: &KeyRing,
 ) -> anyhow::Result<Client> {
-    let options = connection_options(address, identity)?;
+    let mut options = connection_options(address, identity)?;
+    // The client's gRPC request metrics (`request_total`, `request_latency_seconds`, ...).
+    options.metrics_meter = Some(crate::metrics::sdk::client_meter()?);
     let deadline = tokio::time::Instant::now() + patience;
     let mut warned = false;
     let connection = loop {

@@ -58,8 +58,13 @@ pub struct RunnableWorker {
 }
 
 /// The SDK runtime (thread pools, telemetry) shared by the workers of one process.
+/// The SDK runtime of the process's workers: their metrics go to the process's `/metrics`.
 pub fn runtime() -> anyhow::Result<Runtime> {
-    Ok(Runtime::from_current_tokio(RuntimeOptions::default())?)
+    let options = RuntimeOptions::builder()
+        .telemetry_options(crate::metrics::sdk::telemetry_options()?)
+        .build()
+        .map_err(anyhow::Error::msg)?;
+    Ok(Runtime::from_current_tokio(options)?)
 }
 
 /// Every task kind gets a fixed number of slots; the one this worker polls is the one that
