@@ -16,6 +16,7 @@ pub mod read_model;
 pub mod service_client;
 pub mod shipping;
 pub mod stock_ingestion;
+pub mod trace_context;
 
 use service_client::ServiceClient;
 use std::time::Duration;

@@ -65,7 +65,8 @@ impl ServiceClient {
         body: &B,
     ) -> Result<R, ActivityError> {
         let url = format!("{}{path}", self.base_url);
-        let mut request = self.http.request(method.clone(), &url).json(body);
+        let mut request =
+            self.http.request(method.clone(), &url).json(body).headers(crate::trace_context::current_headers());
         if let Some(key) = &self.bearer {
             request = request.bearer_auth(key);
         }

@@ -179,7 +179,8 @@ const TEMPORAL_PATIENCE: Duration = Duration::from_secs(60);
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init(cli.log_format);
+    // Held to the end: dropping it flushes the traces not yet exported.
+    let _telemetry = telemetry::init(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

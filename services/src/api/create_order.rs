@@ -106,7 +106,11 @@ pub(super) async fn create_order(
         .memo(memo)
         .build();
     let region = visibility::region(&input).to_owned();
-    match state.temporal.start_workflow(OrderWorkflow::run, input, options).await {
+    // The workflow joins the request's trace: the SDK's plugin takes its parent from the
+    // OpenTelemetry context current while the start runs.
+    let trace = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
+    let start = state.temporal.start_workflow(OrderWorkflow::run, input, options);
+    match opentelemetry::trace::FutureExt::with_context(start, trace).await {
         Ok(_) => crate::metrics::shop::order_started(&region),
         Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {

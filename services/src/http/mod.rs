@@ -4,6 +4,7 @@ mod error;
 mod faults;
 mod json;
 mod server;
+mod trace_context;
 
 pub use error::{ApiError, ApiResult};
 pub use faults::{FaultSettings, Faults};

@@ -35,15 +35,24 @@ pub fn service_router(service: &'static str, routes: Router, faults: Option<&Fau
         .fallback(|| async { ApiError::not_found("not_found", "no such route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &axum::http::Request<axum::body::Body>| request_span(service, request)),
+        )
 }
 
 /// The request's span names the route *template* (`/orders/{order_id}`), not the URI: paths
 /// can carry secrets (`/codec/k/{key}/decode`) and personal data, and headers (API keys) are
 /// never recorded.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+///
+/// The span continues the caller's trace when the request carries a W3C `traceparent` (an
+/// activity calling us), so one order is one trace across every service.
+fn request_span(service: &'static str, request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
     let route = request.extensions().get::<MatchedPath>().map(MatchedPath::as_str).unwrap_or("unmatched");
-    tracing::debug_span!("request", method = %request.method(), route)
+    let span = tracing::info_span!("request", service, method = %request.method(), route);
+    let _ = span.set_parent(super::trace_context::extract(request.headers()));
+    span
 }
 
 /// A service that is accepting connections.

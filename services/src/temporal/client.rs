@@ -54,6 +54,12 @@ pub async fn connect(
             }
         }
     };
-    let options = ClientOptions::new(namespace).data_converter(codec::data_converter(keys)).build();
+    // The OpenTelemetry plugin (the global tracer: a no-op unless telemetry.rs installed one)
+    // adds StartWorkflow, RunWorkflow, StartActivity and RunActivity spans to the caller's
+    // trace; workers built on this client inherit it.
+    let options = ClientOptions::new(namespace)
+        .data_converter(codec::data_converter(keys))
+        .plugin(temporalio_sdk::opentelemetry::OpenTelemetryPlugin::builder().build())
+        .build();
     Ok(Client::new(connection, options)?)
 }
