@@ -23,6 +23,32 @@ fn free_ports() -> [u16; 8] {
     capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 8]).unwrap()
 }
 
+/// The `capstone dev` child, killed if the test panics before it stops it (its dev server
+/// follows: it gets SIGTERM when its parent dies).
+struct KillOnDrop(std::process::Child);
+
+impl std::ops::Deref for KillOnDrop {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for KillOnDrop {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 fn alive(pid: u32) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid as libc::pid_t, 0) == 0 }
@@ -62,7 +88,7 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
     }
     let log_path = dir.join(format!("dev-{temporal}.log"));
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut child = command.stdout(Stdio::piped()).stderr(log).spawn().unwrap();
+    let mut child = KillOnDrop(command.stdout(Stdio::piped()).stderr(log).spawn().unwrap());
     let log_tail = || {
         let log = std::fs::read_to_string(&log_path).unwrap_or_default();
         log.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join("\n")
