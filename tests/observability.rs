@@ -269,7 +269,7 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
         start_prometheus(&[("capstone", shop.shop.api.addr.to_string()), ("temporal-server", temporal_metrics)]).await;
 
     // A bit of everything the dashboards show: a completed order, a declined card, an approval,
-    // a refund (the shipping country is blocked), a batch and a subscription.
+    // a refund (the shipping country is blocked) and a batch.
     shop.with_workers(|| async {
         let mut placed = vec![shop.place(&orders::example()).await];
         let mut declined = orders::with_items("grace", &[("CB-004", 1)]);

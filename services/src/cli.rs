@@ -261,9 +261,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let queues = base.for_region(args.region.region.as_deref());
             let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
             let shutdown = shutdown::on_signals();
-            let metrics = serve_metrics("workflow-worker", args.metrics.metrics_addr, &shutdown).await?;
+            // /metrics stays up while the worker drains, and stops after it.
+            let metrics_stop = CancellationToken::new();
+            let metrics = serve_metrics("workflow-worker", args.metrics.metrics_addr, &metrics_stop).await?;
             let outcome = workers::run_until(worker, shutdown.clone(), tuning.status_interval).await;
-            shutdown.cancel();
+            metrics_stop.cancel();
             metrics.stopped().await?;
             outcome
         }
@@ -286,9 +288,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 &tuning,
             )?;
             let shutdown = shutdown::on_signals();
-            let metrics = serve_metrics("activity-worker", args.metrics.metrics_addr, &shutdown).await?;
+            // /metrics stays up while the worker drains, and stops after it.
+            let metrics_stop = CancellationToken::new();
+            let metrics = serve_metrics("activity-worker", args.metrics.metrics_addr, &metrics_stop).await?;
             let outcome = workers::run_all(all, shutdown.clone(), tuning.status_interval).await;
-            shutdown.cancel();
+            metrics_stop.cancel();
             metrics.stopped().await?;
             outcome
         }

@@ -2,8 +2,9 @@
 //! prints. Traces (day 12): when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, every `tracing` span at
 //! info level or above is also an OpenTelemetry span, exported over OTLP/HTTP, and the Temporal
 //! SDK's OpenTelemetry plugin (installed on every client in `temporal::connect`) adds the
-//! workflow and activity spans to the same traces. `tracing_context.rs` carries the context
-//! across HTTP (W3C `traceparent`).
+//! workflow and activity spans to the same traces. `http/trace_context.rs` (inbound) and
+//! `capstone_activities::trace_context` (outbound) carry the context across HTTP (W3C
+//! `traceparent`).
 
 use clap::ValueEnum;
 use opentelemetry::{global, trace::TracerProvider as _};

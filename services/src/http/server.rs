@@ -83,7 +83,11 @@ pub async fn start_service(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
     let listener = TcpListener::bind(addr).await.map_err(|error| {
-        anyhow::anyhow!("{name}: cannot listen on {addr}: {error} (is another process using the port? pick another with --{name}-addr)")
+        // Workers listen for /metrics only; the services have one flag each.
+        let flag = if name.ends_with("-worker") { "--metrics-addr".to_owned() } else { format!("--{name}-addr") };
+        anyhow::anyhow!(
+            "{name}: cannot listen on {addr}: {error} (is another process using the port? pick another with {flag})"
+        )
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(service = name, %addr, "listening");
