@@ -118,12 +118,7 @@ async fn requests_without_the_right_key_are_refused_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn payloads_are_ciphertext_on_the_server_and_the_codec_endpoint_opens_them() {
     let shop = TestShop::start().await;
-    let order = shop
-        .with_workers(|| async {
-            let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
-        })
-        .await;
+    let order = shop.place_and_finish(&orders::example()).await;
     assert_eq!(order["status"], "COMPLETED", "{order}");
     let workflow_id = order["workflow_id"].as_str().unwrap();
 

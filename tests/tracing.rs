@@ -51,12 +51,7 @@ async fn one_order_is_one_trace_from_the_api_to_the_payments_service() {
     capstone::telemetry::init_for_tests_with_traces(provider.clone());
 
     let shop = TestShop::start().await;
-    let order = shop
-        .with_workers(|| async {
-            let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
-        })
-        .await;
+    let order = shop.place_and_finish(&orders::example()).await;
     assert_eq!(order["status"], "COMPLETED", "{order}");
     shop.stop().await;
     provider.force_flush().unwrap();

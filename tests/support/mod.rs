@@ -320,6 +320,15 @@ impl TestShop {
         accepted
     }
 
+    /// Places `body` while the workers run and waits until the order is final; its last answer.
+    pub async fn place_and_finish(&self, body: &Value) -> Value {
+        self.with_workers(|| async {
+            let accepted = self.place(body).await;
+            self.wait_until_final(accepted["order_id"].as_str().expect("an order id")).await
+        })
+        .await
+    }
+
     /// `GET` on the api; returns status and JSON body.
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self.http.get(format!("{}{path}", self.api_url())).send().await.expect("the api answers");
