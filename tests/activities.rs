@@ -13,7 +13,7 @@ use capstone_workflows::contracts::{
     failures::{CARD_DECLINED, CHARGE_VOIDED, INSUFFICIENT_STOCK, SERVICE_UNAVAILABLE},
     inventory::{ReleaseStockRequest, ReservationStatus, ReserveStockRequest},
     notifications::SendEmailRequest,
-    payments::{ChargeRequest, RefundRequest},
+    payments::{ChargePurpose, ChargeRequest, RefundRequest},
 };
 use support::Backend;
 use temporalio_sdk::{
@@ -123,6 +123,7 @@ async fn charging_twice_with_one_key_leaves_one_ledger_row_and_declines_are_fina
         amount_cents: 4200,
         provider: "card".into(),
         card_token: token.into(),
+        purpose: ChargePurpose::Order,
     };
     let first = env.run(PaymentActivities::charge, charge("order-ord-1:charge", "tok_visa")).await.unwrap();
     let again = env.run(PaymentActivities::charge, charge("order-ord-1:charge", "tok_visa")).await.unwrap();
@@ -171,6 +172,7 @@ async fn a_refund_that_overtakes_its_charge_voids_the_charge() {
         amount_cents: 999,
         provider: "card".into(),
         card_token: "tok_visa".into(),
+        purpose: ChargePurpose::Order,
     };
     let refused = failure(env.run(PaymentActivities::charge, late).await);
     assert_eq!(refused.type_name(), Some(CHARGE_VOIDED));
@@ -217,6 +219,7 @@ async fn an_unreachable_service_is_a_retryable_failure() {
         amount_cents: 1,
         provider: "card".into(),
         card_token: "tok_visa".into(),
+        purpose: ChargePurpose::Order,
     };
     let failure = failure(env.run(PaymentActivities::charge, request).await);
     assert_eq!(failure.type_name(), Some(SERVICE_UNAVAILABLE));

@@ -48,6 +48,20 @@ async fn every_process_serves_its_own_metrics_and_the_sdks() {
         declined["payment"]["card_token"] = json!("tok_decline_1");
         let compensated = shop.place(&declined).await;
         shop.wait_until_final(compensated["order_id"].as_str().unwrap()).await;
+        // A subscription renews at once (no trial): one renewal charge.
+        let subscription =
+            json!({ "customer_id": "ada", "plan": "basic", "trial_days": 0, "payment": { "card_token": "tok_visa" } });
+        let response =
+            shop.http.post(format!("{}/subscriptions", shop.api_url())).json(&subscription).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let deadline = tokio::time::Instant::now() + support::PATIENCE;
+        let charged = |text: &str| {
+            value(&samples(text), "capstone_subscription_renewal_charges_total", &[r#"outcome="charged""#])
+        };
+        while charged(&metrics(&shop, &shop.api_url()).await) < 1.0 {
+            assert!(tokio::time::Instant::now() < deadline, "no renewal was charged");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
     })
     .await;
 

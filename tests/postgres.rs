@@ -8,7 +8,7 @@ use capstone_activities::{inventory::InventoryActivities, payments::PaymentActiv
 use capstone_workflows::contracts::{
     StockLine,
     inventory::{ReleaseStockRequest, ReservationStatus, ReserveStockRequest},
-    payments::{ChargeRequest, RefundRequest},
+    payments::{ChargePurpose, ChargeRequest, RefundRequest},
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -82,6 +82,7 @@ async fn reservations_refunds_and_voids_are_idempotent_on_postgresql() {
         amount_cents: 500,
         provider: "card".into(),
         card_token: "tok_visa".into(),
+        purpose: ChargePurpose::Order,
     };
     env.run(PaymentActivities::charge, charge.clone()).await.unwrap();
     env.run(PaymentActivities::charge, charge).await.unwrap();

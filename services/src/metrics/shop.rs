@@ -74,6 +74,15 @@ static LEDGER_CENTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     .expect("a valid metric")
 });
 
+static RENEWALS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    register_int_counter_vec!(
+        "capstone_subscription_renewal_charges_total",
+        "Subscription renewal charges at the payments service: charged, or declined (each declined attempt is a dunning step).",
+        &["outcome"]
+    )
+    .expect("a valid metric")
+});
+
 static BATCH_SIZE: LazyLock<Histogram> = LazyLock::new(|| {
     register_histogram!(
         "capstone_batch_orders",
@@ -109,6 +118,9 @@ pub fn register_all() {
     }
     LazyLock::force(&LEDGER);
     LazyLock::force(&BATCH_SIZE);
+    for outcome in ["charged", "declined"] {
+        RENEWALS.with_label_values(&[outcome]);
+    }
     LazyLock::force(&SUBSCRIPTIONS_STARTED);
 }
 
@@ -151,6 +163,11 @@ pub fn order_recorded(previous: Option<OrderStatus>, snapshot: &OrderSnapshot) {
 pub fn ledger_entry(kind: &str, provider: &str, amount_cents: i64) {
     LEDGER.with_label_values(&[kind, provider]).inc();
     LEDGER_CENTS.with_label_values(&[kind]).inc_by(amount_cents.max(0) as u64);
+}
+
+/// A renewal charge answered by the payments service: `charged` (a new ledger row) or `declined`.
+pub fn renewal_charge(outcome: &str) {
+    RENEWALS.with_label_values(&[outcome]).inc();
 }
 
 pub fn batch_started(orders: u32) {

@@ -9,6 +9,8 @@
 
 use crate::http::ApiError;
 use axum::http::StatusCode;
+#[cfg(test)]
+use capstone_workflows::contracts::payments::ChargePurpose;
 use capstone_workflows::contracts::payments::{ChargeRequest, PROVIDERS};
 use std::{
     collections::HashSet,
@@ -102,6 +104,7 @@ mod tests {
             amount_cents,
             provider: String::new(),
             card_token: token.into(),
+            purpose: ChargePurpose::Order,
         }
     }
 

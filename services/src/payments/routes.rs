@@ -19,7 +19,7 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use capstone_workflows::contracts::payments::{Charge, ChargeRequest, Refund, RefundRequest};
+use capstone_workflows::contracts::payments::{Charge, ChargePurpose, ChargeRequest, Refund, RefundRequest};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone)]
@@ -47,14 +47,21 @@ async fn charge(
     let provider = Provider::named(&request.provider)?;
     tokio::time::sleep(provider.latency()).await;
     state.busy.check(provider, &request.idempotency_key)?;
+    let renewal = request.purpose == ChargePurpose::SubscriptionRenewal;
     if let Some(decline) = provider.decline(&request) {
         tracing::info!(order_id = %request.order_id, provider = %request.provider, "charge declined");
+        if renewal {
+            metrics::shop::renewal_charge("declined");
+        }
         return Err(decline);
     }
     let (created, charge) = store::charge(&state.db, &request).await?;
     if created {
         tracing::info!(order_id = %charge.order_id, charge_id = %charge.charge_id, amount_cents = charge.amount_cents, "charged");
         metrics::shop::ledger_entry("charge", &charge.provider, charge.amount_cents);
+        if renewal {
+            metrics::shop::renewal_charge("charged");
+        }
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(charge)))
 }

@@ -18,10 +18,23 @@ use temporalio_sdk::activities::ActivityError;
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ChargeRequest {
     pub idempotency_key: String,
+    /// The order, or the subscription, being paid for.
     pub order_id: String,
     pub amount_cents: i64,
     pub provider: String,
     pub card_token: String,
+    /// What the money is for: the payments service counts subscription renewals apart
+    /// (absent in older histories: an order).
+    #[serde(default)]
+    pub purpose: ChargePurpose,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargePurpose {
+    #[default]
+    Order,
+    SubscriptionRenewal,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]

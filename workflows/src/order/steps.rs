@@ -9,7 +9,7 @@ use crate::contracts::{
     failures,
     inventory::{InventoryActivities, ReservationStatus, ReserveStockRequest},
     notifications::{NotificationActivities, SendEmailRequest},
-    payments::{Charge, ChargeRequest, charge_activity_name},
+    payments::{Charge, ChargePurpose, ChargeRequest, charge_activity_name},
     read_model::ReadModelActivities,
 };
 use crate::shipment::{ShipmentInput, ShipmentWorkflow, shipment_workflow_id};
@@ -175,6 +175,7 @@ impl OrderWorkflow {
             amount_cents: input.total_cents,
             provider: input.payment.provider.clone(),
             card_token: input.payment.card_token.clone(),
+            purpose: ChargePurpose::Order,
         };
         // Payment providers are slow: 30 s per attempt. The activity heartbeats while it
         // waits, so a crashed worker is noticed after 5 s (heartbeat timeout) instead of 30.

@@ -4,7 +4,7 @@
 use super::model::{SubscriptionInput, SubscriptionState, SubscriptionStatus, plan_price};
 use crate::contracts::{
     notifications::{NotificationActivities, SendEmailRequest},
-    payments::{ChargeRequest, PaymentActivities},
+    payments::{ChargePurpose, ChargeRequest, PaymentActivities},
 };
 use crate::order::{SignalPayload, retry_policies};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -136,6 +136,7 @@ async fn charge_period<W: HasSubscription>(ctx: &WorkflowContext<W>, input: &Sub
             amount_cents: amount,
             provider: "card".to_owned(),
             card_token,
+            purpose: ChargePurpose::SubscriptionRenewal,
         };
         // As for an order's charge: 30 s per attempt, heartbeats, the payments queue.
         let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(30))
