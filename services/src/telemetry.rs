@@ -21,6 +21,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// The target of spans that exist for log context only and are not exported as traces.
+pub const LOG_ONLY: &str = "capstone::log_only";
+
 const DEFAULT_FILTER: &str = "info,sqlx=warn,temporalio_sdk_core=warn,temporalio_sdk=warn";
 
 /// Flushes and stops the trace exporter when dropped (at the end of `main`).
@@ -83,7 +86,8 @@ fn install(format: LogFormat, provider: Option<SdkTracerProvider>, for_tests: bo
         global::set_text_map_propagator(TraceContextPropagator::new());
         let tracer = provider.tracer("capstone");
         global::set_tracer_provider(provider);
-        tracing_opentelemetry::layer().with_tracer(tracer).boxed()
+        let exported = tracing_subscriber::filter::filter_fn(|metadata| metadata.target() != LOG_ONLY);
+        tracing_opentelemetry::layer().with_tracer(tracer).with_filter(exported).boxed()
     });
     // A second init (tests that start several shops) keeps the first subscriber.
     let _ = Registry::default().with(logs).with(traces).with(filter).try_init();

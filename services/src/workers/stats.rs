@@ -65,7 +65,9 @@ impl WorkerInterceptor for CountWorkflowTasks {
     }
 }
 
-/// Counts activity executions on an activity worker.
+/// Counts activity executions on an activity worker, and runs each inside a span naming its
+/// workflow id, run id, type and attempt, so that every log line an activity writes says
+/// which order (workflow `order-<id>`) and which run it belongs to.
 pub(super) struct CountActivities(pub Arc<WorkerStats>);
 
 impl ActivityInboundInterceptor for CountActivities {
@@ -74,11 +76,26 @@ impl ActivityInboundInterceptor for CountActivities {
         input: ExecuteActivityInput,
         next: Next<'a, ExecuteActivityInput, ExecuteActivityOutput<'a>>,
     ) -> ExecuteActivityOutput<'a> {
+        use tracing::Instrument;
+        let info = input.activity_info();
+        // Logs only: the SDK's RunActivity span already stands for the activity in traces,
+        // and this interceptor runs outside its context (see telemetry::LOG_ONLY).
+        let span = tracing::info_span!(
+            target: crate::telemetry::LOG_ONLY,
+            "activity",
+            workflow_id = info.workflow_id.as_deref().unwrap_or_default(),
+            run_id = info.workflow_run_id.as_deref().unwrap_or_default(),
+            activity_type = %info.activity_type,
+            attempt = info.attempt,
+        );
         self.0.start();
-        Box::pin(async move {
-            let result = next.run(input).await;
-            self.0.finish(result.is_ok());
-            result
-        })
+        Box::pin(
+            async move {
+                let result = next.run(input).await;
+                self.0.finish(result.is_ok());
+                result
+            }
+            .instrument(span),
+        )
     }
 }
