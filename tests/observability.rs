@@ -310,8 +310,15 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
         });
         let response = shop.http.post(format!("{}/batches", shop.api_url())).json(&batch).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let batch_id = response.json::<serde_json::Value>().await.unwrap()["batch_id"].as_str().unwrap().to_owned();
         for order in &placed {
             shop.wait_until_final(order["order_id"].as_str().unwrap()).await;
+        }
+        // The batch's duration comes from the SDK when its workflow completes.
+        let deadline = tokio::time::Instant::now() + support::PATIENCE;
+        while shop.get(&format!("/batches/{batch_id}")).await.1["state"] != "COMPLETED" {
+            assert!(tokio::time::Instant::now() < deadline, "the batch never completed");
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         // Wait until Prometheus has seen the end of it all (the count the process shows now;
         // other tests in this binary share the process's registry), then a few more scrapes.
