@@ -231,6 +231,10 @@ fn every_role_has_help() {
         "ingest-stock",
         "generate-stock-csv",
         "bench-batch",
+        "setup-temporal",
+        "create-api-key",
+        "generate-payload-key",
+        "migrate",
     ];
     for role in roles {
         let output = Command::new(CAPSTONE).args([role, "--help"]).output().unwrap();
@@ -296,4 +300,36 @@ async fn ingest_stock_loads_a_file_once_however_often_it_is_run() {
     let (_, qty) = capstone::ingest::generated_row(1234);
     assert_eq!(shop.stock("GEN-001234").await, qty as i64, "applied once");
     shop.stop().await;
+}
+
+/// What a deployment runs before a rollout: the migrations, then an operator's first key.
+#[test]
+fn migrate_then_create_api_key_write_the_tables_and_a_hashed_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
+    let run = |args: &[&str]| Command::new(CAPSTONE).args(args).env("DATABASE_URL", &database_url).output().unwrap();
+
+    let migrated = run(&["migrate"]);
+    assert!(migrated.status.success(), "{}", String::from_utf8_lossy(&migrated.stderr));
+    let stdout = String::from_utf8_lossy(&migrated.stdout);
+    for service in ["api", "inventory", "payments", "shipping", "notifications"] {
+        assert!(stdout.contains(&format!("migrated the {service} tables")), "{stdout}");
+    }
+
+    let refused = run(&["create-api-key", "--role", "customer"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--customer-id"));
+
+    let created = run(&["create-api-key", "--role", "operator", "--label", "ops-alice"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
+    assert!(key.starts_with("cap_") && key.len() == 68, "{key}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let (role, stored_hash): (String, String) = runtime.block_on(async {
+        let db = capstone::db::connect(&database_url).await.unwrap();
+        sqlx::query_as("SELECT role, key_hash FROM api_keys WHERE label = 'ops-alice'").fetch_one(&db).await.unwrap()
+    });
+    assert_eq!(role, "operator");
+    assert_eq!(stored_hash, capstone::api::api_keys::hash(&key), "only the hash is stored");
+    assert!(!stored_hash.contains(&key[4..]));
 }

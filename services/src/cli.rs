@@ -70,6 +70,8 @@ pub enum Command {
     CreateApiKey(crate::access_cli::CreateApiKeyArgs),
     /// Print a new payload encryption key entry (`id:base64`) for PAYLOAD_KEYS.
     GeneratePayloadKey(crate::access_cli::GeneratePayloadKeyArgs),
+    /// Apply every service's SQL migrations to DATABASE_URL and exit (before a rollout).
+    Migrate(crate::migrate::MigrateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -207,6 +209,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::SetupTemporal(args) => crate::setup::run(args).await,
         Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,
         Command::GeneratePayloadKey(args) => crate::access_cli::generate_payload_key(args),
+        Command::Migrate(args) => crate::migrate::run(args).await,
         Command::Api(args) => {
             let keys = args.temporal.key_ring()?;
             let client = connect(&args.temporal, &keys, "capstone-api").await?;
