@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+# The deployment files (compose, Kubernetes), checked offline.
+scripts/check-deploy.sh
 export TEMPORAL_CLI="$PWD/.tools/venv/bin/temporal"
 # Most tests wait on a server rather than compute: run more of them at once than there are cores.
 export RUST_TEST_THREADS=${RUST_TEST_THREADS:-4}

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Offline checks of the deployment files (no Docker engine or cluster needed), run by
+# `make test`:
+#   docker-compose.yml against the Compose Specification schema (check-jsonschema);
+#   deploy/k8s: both kustomize builds against the Kubernetes 1.32 schemas, strictly, plus the
+#   restricted Pod Security Standard (`scripts/kind.sh validate`).
+# That the files name only real roles, env vars and ports is tests/deploy.rs; the Prometheus
+# config and rules are checked by promtool in tests/observability.rs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TOOLS="${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/capstone-k8s-tools}"
+say() { printf '==> %s\n' "$*"; }
+
+mkdir -p "$TOOLS"
+if [ ! -x "$TOOLS/compose-venv/bin/check-jsonschema" ]; then
+  say "Installing check-jsonschema 0.39.0 into $TOOLS/compose-venv"
+  python3 -m venv "$TOOLS/compose-venv"
+  "$TOOLS/compose-venv/bin/pip" install --quiet --disable-pip-version-check check-jsonschema==0.39.0
+fi
+say "docker-compose.yml against the compose-spec schema"
+"$TOOLS/compose-venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+
+K8S_TOOLS_DIR="$TOOLS" scripts/kind.sh validate
