@@ -8,7 +8,7 @@
 //! - `outage_secs`: every request gets a 503 for that long (the service is down).
 //! - `refuse_next`: the next N requests get a 422 (`injected_refusal`): a refusal that no
 //!   retry can fix, as a business rule would give.
-//! - `delay_ms`: requests are handled, then the answer is held back that long. This is the
+//! - `delay_ms`: requests are handled, then the answer is held back that long (the delay set when the request arrived). This is the
 //!   nasty case for idempotency: the work is done, but the caller may give up (or crash)
 //!   before it hears so, and will retry.
 
@@ -123,8 +123,10 @@ pub async fn inject(State(faults): State<Faults>, request: Request, next: Next) 
     if Faults::take(&faults.0.refuse_next) {
         return ApiError::invalid("injected_refusal", "injected refusal").into_response();
     }
-    let response = next.run(request).await;
+    // The delay in force when the request arrived applies to it: a test that clears the delay
+    // as soon as it sees the request's effect (a ledger row) must not race the handler's return.
     let delay_ms = faults.0.delay_ms.load(Ordering::SeqCst);
+    let response = next.run(request).await;
     if delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     }
