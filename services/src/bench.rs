@@ -46,9 +46,7 @@ fn bar(count: u32, what: &str) -> ProgressBar {
 }
 
 pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", args.api_key.trim()).parse()?);
-    let http = reqwest::Client::builder().default_headers(headers).build()?;
+    let http = crate::api::api_keys::client_with_key(&args.api_key)?;
     let api = args.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     // Enough stock for both halves, so that no order is rejected for want of it.

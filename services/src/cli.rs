@@ -263,14 +263,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
             let queues = base.for_region(args.region.region.as_deref());
             let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
-            let shutdown = shutdown::on_signals();
-            // /metrics stays up while the worker drains, and stops after it.
-            let metrics_stop = CancellationToken::new();
-            let metrics = serve_metrics("workflow-worker", args.metrics.metrics_addr, &metrics_stop).await?;
-            let outcome = workers::run_until(worker, shutdown.clone(), tuning.status_interval).await;
-            metrics_stop.cancel();
-            metrics.stopped().await?;
-            outcome
+            run_worker_role("workflow-worker", args.metrics.metrics_addr, vec![worker], tuning.status_interval).await
         }
         Command::ActivityWorker(args) => {
             let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-activity-worker").await?;
@@ -290,14 +283,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 &args.urls.to_urls(Some(args.service_key.key()?)),
                 &tuning,
             )?;
-            let shutdown = shutdown::on_signals();
-            // /metrics stays up while the worker drains, and stops after it.
-            let metrics_stop = CancellationToken::new();
-            let metrics = serve_metrics("activity-worker", args.metrics.metrics_addr, &metrics_stop).await?;
-            let outcome = workers::run_all(all, shutdown.clone(), tuning.status_interval).await;
-            metrics_stop.cancel();
-            metrics.stopped().await?;
-            outcome
+            run_worker_role("activity-worker", args.metrics.metrics_addr, all, tuning.status_interval).await
         }
     }
 }
@@ -306,14 +292,21 @@ async fn connect(temporal: &TemporalArgs, keys: &KeyRing, identity: &str) -> any
     temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE, keys).await
 }
 
-/// A worker's only HTTP port: `/metrics` and `/healthz`.
-async fn serve_metrics(
+/// Runs a worker role's workers until SIGTERM or Ctrl-C and their drain, with the role's only
+/// HTTP port (`/metrics`, `/healthz`) up from before the first poll until after the drain.
+async fn run_worker_role(
     role: &'static str,
-    addr: std::net::SocketAddr,
-    shutdown: &CancellationToken,
-) -> anyhow::Result<RunningService> {
+    metrics_addr: std::net::SocketAddr,
+    all: Vec<workers::RunnableWorker>,
+    status_interval: Duration,
+) -> anyhow::Result<()> {
+    let metrics_stop = CancellationToken::new();
     let router = crate::http::service_router(role, axum::Router::new(), None);
-    crate::http::start_service(role, router, addr, shutdown.child_token()).await
+    let metrics = crate::http::start_service(role, router, metrics_addr, metrics_stop.clone()).await?;
+    let outcome = workers::run_all(all, shutdown::on_signals(), status_interval).await;
+    metrics_stop.cancel();
+    metrics.stopped().await?;
+    outcome
 }
 
 /// Runs one service until SIGTERM or Ctrl-C, then lets requests in flight finish.

@@ -47,9 +47,7 @@ pub struct TestShop {
 
 /// An HTTP client that sends `key` as `Authorization: Bearer` with every request.
 pub fn client_with_key(key: &str) -> reqwest::Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse().expect("a header value"));
-    reqwest::Client::builder().default_headers(headers).build().expect("an HTTP client")
+    api_keys::client_with_key(key).expect("an HTTP client")
 }
 
 /// The `temporal` CLI for tests: `TEMPORAL_CLI`, else the project-local one from `make setup`.

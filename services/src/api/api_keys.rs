@@ -48,6 +48,14 @@ pub fn generate_key() -> anyhow::Result<String> {
     Ok(format!("cap_{}", hex::encode(bytes)))
 }
 
+/// An HTTP client of the api that presents `key` (`Authorization: Bearer`) on every request:
+/// the demo order, the benchmark and the tests use it.
+pub fn client_with_key(key: &str) -> anyhow::Result<reqwest::Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {}", key.trim()).parse()?);
+    Ok(reqwest::Client::builder().default_headers(headers).build()?)
+}
+
 pub fn hash(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }

@@ -13,7 +13,7 @@ use axum::{
 use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy, batch_workflow_id},
     contracts::Address,
-    order::{OrderSettings, PaymentDetails},
+    order::PaymentDetails,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -104,7 +104,7 @@ pub(super) async fn create_batch(
     })?;
     let lines = create_order::price(&state, &order).await?;
     let total_cents = create_order::total(&lines)?;
-    let approval = state.settings.approval.clone();
+    let approval = &state.settings.approval;
     if approval.requires_approval(total_cents) {
         return Err(ApiError::invalid(
             "invalid_request",
@@ -116,8 +116,7 @@ pub(super) async fn create_batch(
     }
     let batch_id = create_order::id_for("bat", &order.customer_id, &headers)?;
     let workflow_id = batch_workflow_id(&batch_id);
-    let region = state.settings.region_routes.get(&order.shipping_address.country).map(String::as_str);
-    let queues = state.settings.task_queues.for_region(region);
+    let (queues, settings) = state.placement(&order.shipping_address.country);
     let input = BatchInput {
         batch_id: batch_id.clone(),
         count: request.count,
@@ -128,12 +127,7 @@ pub(super) async fn create_batch(
             shipping_address: order.shipping_address.clone(),
             payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
             total_cents,
-            settings: OrderSettings {
-                activity_task_queue: queues.activities,
-                payments_task_queue: queues.payments,
-                approval,
-                region: region.unwrap_or_default().to_owned(),
-            },
+            settings,
         },
         window: request.window,
         rollback: RollbackPolicy {

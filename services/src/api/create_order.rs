@@ -22,8 +22,7 @@ use axum::{
 use capstone_workflows::{
     contracts::inventory::CatalogItem,
     order::{
-        OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails,
-        order_workflow_id, visibility,
+        OrderInput, OrderLine, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails, order_workflow_id, visibility,
     },
 };
 use serde::Deserialize;
@@ -51,8 +50,7 @@ pub(super) async fn create_order(
     let workflow_id = order_workflow_id(&order_id);
     let fingerprint = fingerprint(&order);
 
-    let region = state.settings.region_routes.get(&order.shipping_address.country).map(String::as_str);
-    let queues = state.settings.task_queues.for_region(region);
+    let (queues, settings) = state.placement(&order.shipping_address.country);
     let input = OrderInput {
         order_id: order_id.clone(),
         customer_id: order.customer_id.clone(),
@@ -61,12 +59,7 @@ pub(super) async fn create_order(
         shipping_address: order.shipping_address.clone(),
         payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
         total_cents,
-        settings: OrderSettings {
-            activity_task_queue: queues.activities,
-            payments_task_queue: queues.payments,
-            approval: state.settings.approval.clone(),
-            region: region.unwrap_or_default().to_owned(),
-        },
+        settings,
     };
     let received = OrderSnapshot::received(&input, crate::now_ms());
     let previous = read_model::insert_received(

@@ -24,7 +24,10 @@ use crate::{
     db::{self, Db, Owner},
     http::{RunningService, service_router, start_service},
 };
-use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
+use capstone_workflows::{
+    order::{ApprovalPolicy, OrderSettings},
+    task_queues::TaskQueues,
+};
 use std::{collections::BTreeMap, net::SocketAddr, sync::Arc, time::Duration};
 use temporalio_client::Client;
 use tokio_util::sync::CancellationToken;
@@ -64,6 +67,20 @@ pub(crate) struct ApiState {
 }
 
 impl ApiState {
+    /// Where an order shipping to `country` runs (its region's queues, or the shared ones) and
+    /// the settings its workflow gets: the same for a single order and a batch's children.
+    fn placement(&self, country: &str) -> (TaskQueues, OrderSettings) {
+        let region = self.settings.region_routes.get(country).map(String::as_str);
+        let queues = self.settings.task_queues.for_region(region);
+        let settings = OrderSettings {
+            activity_task_queue: queues.activities.clone(),
+            payments_task_queue: queues.payments.clone(),
+            approval: self.settings.approval.clone(),
+            region: region.unwrap_or_default().to_owned(),
+        };
+        (queues, settings)
+    }
+
     fn workflow_ui_url(&self, workflow_id: &str) -> String {
         format!(
             "{}/namespaces/{}/workflows/{workflow_id}",

@@ -15,9 +15,7 @@ pub fn customer_id() -> anyhow::Result<String> {
 }
 
 pub async fn place_and_follow(api_url: &str, api_key: &str, ui_url: &str, namespace: &str) -> anyhow::Result<()> {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {api_key}").parse()?);
-    let http = reqwest::Client::builder().default_headers(headers).build()?;
+    let http = crate::api::api_keys::client_with_key(api_key)?;
     let body: Value = serde_json::from_str(DEMO_ORDER)?;
     let response = http.post(format!("{api_url}/orders")).json(&body).send().await?;
     let status = response.status();

@@ -9,7 +9,7 @@
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex, OnceLock},
+    sync::{Arc, LazyLock, Mutex, OnceLock},
     time::Duration,
 };
 use temporalio_common::telemetry::{
@@ -76,8 +76,9 @@ pub fn client_meter() -> anyhow::Result<TemporalMeter> {
 
 /// What the SDK's exporter answers right now; `None` when nothing in this process started it.
 pub async fn scrape() -> anyhow::Result<Option<String>> {
+    static CLIENT: LazyLock<reqwest::Client> =
+        LazyLock::new(|| reqwest::Client::builder().timeout(Duration::from_secs(2)).build().unwrap_or_default());
     let Some(exporter) = EXPORTER.get() else { return Ok(None) };
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
-    let text = client.get(format!("http://{}/metrics", exporter.addr)).send().await?.error_for_status()?.text().await?;
+    let text = CLIENT.get(format!("http://{}/metrics", exporter.addr)).send().await?.error_for_status()?.text().await?;
     Ok(Some(text))
 }
