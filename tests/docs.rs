@@ -1,6 +1,6 @@
 //! The docs must not drift from the code: every syllabus day has its page, every relative link
-//! in the docs points at a file that exists, and every `capstone <command>` they show is a
-//! command the binary has.
+//! in the docs points at a file that exists, every `capstone <command>` they show is a command
+//! the binary has, and every Rust symbol they name in `code` is in the sources.
 
 use std::{
     collections::BTreeSet,
@@ -151,4 +151,235 @@ fn every_capstone_command_in_the_docs_exists() {
     unknown.sort();
     unknown.dedup();
     assert!(unknown.is_empty(), "commands the binary does not have:\n{}", unknown.join("\n"));
+}
+
+/// Symbols the exercises ask learners to create (docs/day-13.md's project options).
+const EXERCISE_SYMBOLS: [&str; 5] =
+    ["ReturnWorkflow", "ReturnStatus", "RestockWorkflow", "StockWatchWorkflow", "LoyaltyWorkflow"];
+/// Names the docs use that are not ours: SDK span names and methods, PromQL.
+const EXTERNAL_NAMES: [&str; 6] = ["RunWorkflow", "StartWorkflow", "cause", "type_name", "is_non_retryable", "rate"];
+/// Type names we coin end like this; other CamelCase words in the docs are Temporal's
+/// (event types), Kubernetes' or the alerts', and are not checked.
+const OUR_TYPE_SUFFIXES: [&str; 16] = [
+    "Workflow",
+    "Activities",
+    "Input",
+    "Settings",
+    "Policy",
+    "Snapshot",
+    "View",
+    "Request",
+    "Decision",
+    "Tuning",
+    "Config",
+    "Codec",
+    "Progress",
+    "Status",
+    "State",
+    "Template",
+];
+const OUR_CRATES: [&str; 4] = ["capstone", "capstone_workflows", "capstone_activities", "crate"];
+
+/// What our Rust sources declare, and their whole text (for names that are strings there,
+/// such as a tracing target or a failure type).
+struct Sources {
+    /// Modules, types, traits, functions, constants.
+    items: BTreeSet<String>,
+    /// `items` plus enum variants and struct fields.
+    names: BTreeSet<String>,
+    text: String,
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|extension| extension == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+fn is_identifier(word: &str) -> bool {
+    word.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn sources() -> Sources {
+    let mut files = Vec::new();
+    for dir in ["workflows", "activities", "services", "tests"] {
+        rust_files(&repo(dir), &mut files);
+    }
+    let mut sources = Sources { items: BTreeSet::new(), names: BTreeSet::new(), text: String::new() };
+    // Not this file: its own test names misspelt symbols on purpose.
+    files.retain(|file| !file.ends_with("tests/docs.rs"));
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
+        let words: Vec<&str> =
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).filter(|w| !w.is_empty()).collect();
+        for pair in words.windows(2) {
+            if ["fn", "struct", "enum", "trait", "type", "const", "static", "mod"].contains(&pair[0]) {
+                sources.items.insert(pair[1].to_owned());
+            }
+        }
+        // Enum variants and struct fields: a line that starts with a name and goes on with
+        // `,`, `(`, `{`, `:` or `=`.
+        for line in text.lines() {
+            let line = line.trim_start();
+            let line = ["pub(crate) ", "pub(super) ", "pub "].iter().find_map(|p| line.strip_prefix(p)).unwrap_or(line);
+            let name: String = line.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+            let rest = line[name.len()..].trim_start();
+            if is_identifier(&name) && [",", "(", "{", ":", "="].iter().any(|p| rest.starts_with(p)) {
+                sources.names.insert(name);
+            }
+        }
+        sources.text.push_str(&text);
+    }
+    sources.names.extend(sources.items.iter().cloned());
+    sources
+}
+
+/// The Rust symbols in `text`'s inline code that our sources do not have.
+fn unknown_symbols(text: &str, sources: &Sources) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        for span in line.split('`').skip(1).step_by(2) {
+            let symbol = span.trim().trim_end_matches("()").trim_end_matches('!');
+            let segments: Vec<&str> = symbol.split("::").collect();
+            if !segments.iter().all(|segment| is_identifier(segment)) {
+                continue;
+            }
+            let checked: &[&str] = if segments.len() > 1 {
+                if OUR_CRATES.contains(&segments[0]) {
+                    &segments[1..]
+                } else if sources.items.contains(segments[0]) {
+                    &segments
+                } else {
+                    continue; // another crate's path
+                }
+            } else if span.trim().ends_with("()") {
+                &segments
+            } else {
+                let ours = symbol.starts_with(|c: char| c.is_ascii_uppercase())
+                    && OUR_TYPE_SUFFIXES.iter().any(|suffix| symbol.len() > suffix.len() && symbol.ends_with(suffix));
+                if !ours {
+                    continue;
+                }
+                &segments
+            };
+            let known = checked.iter().all(|segment| sources.names.contains(*segment))
+                || sources.text.contains(symbol)
+                || EXERCISE_SYMBOLS.contains(&symbol)
+                || EXTERNAL_NAMES.contains(&symbol);
+            if !known {
+                unknown.push(span.trim().to_owned());
+            }
+        }
+    }
+    unknown
+}
+
+#[test]
+fn the_symbol_check_finds_a_misspelt_name() {
+    let sources = sources();
+    let text = "`OrderWorkflow::status` and `OrderWorkflow::statuz`, `charge_payment_twice()`, \
+                `OrderTimelineView`, `capstone::shop::Shop`, `std::time::Instant` (not ours)";
+    assert_eq!(
+        unknown_symbols(text, &sources),
+        ["OrderWorkflow::statuz", "charge_payment_twice()", "OrderTimelineView"]
+    );
+}
+
+#[test]
+fn every_rust_symbol_in_the_docs_exists() {
+    let sources = sources();
+    let mut unknown = Vec::new();
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        for symbol in unknown_symbols(&text, &sources) {
+            unknown.push(format!("{}: `{symbol}`", page.strip_prefix(repo("")).unwrap_or(&page).display()));
+        }
+    }
+    unknown.sort();
+    unknown.dedup();
+    assert!(
+        unknown.is_empty(),
+        "symbols the sources do not have (renamed? add exercise names to EXERCISE_SYMBOLS):\n{}",
+        unknown.join("\n")
+    );
+}
+
+/// Files the exercises ask learners to create (docs/day-13.md), and the SDK's own files.
+const EXERCISE_AND_SDK_FILES: [&str; 7] = [
+    "tests/returns.rs",
+    "tests/histories/return-completed.json",
+    "deploy/k8s/base/supplier.yaml",
+    "tests/restock.rs",
+    "tests/loyalty.rs",
+    "tests/failover.rs",
+    "telemetry/prometheus_meter.rs",
+];
+const FILE_EXTENSIONS: [&str; 12] = ["rs", "md", "yml", "yaml", "json", "sh", "sql", "toml", "html", "js", "css", "py"];
+
+/// Every file in the checkout, as `/`-separated paths from its root (no target, no hidden).
+fn repo_files(dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy();
+        if name.starts_with('.') || name == "target" {
+            continue;
+        }
+        if path.is_dir() {
+            repo_files(&path, out);
+        } else {
+            out.push(path.strip_prefix(repo("")).unwrap().to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[test]
+fn every_file_named_in_the_docs_code_exists() {
+    let mut files = Vec::new();
+    repo_files(&repo(""), &mut files);
+    let mut missing = Vec::new();
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let mut fenced = false;
+        for line in text.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+                continue;
+            }
+            if fenced {
+                continue;
+            }
+            for span in line.split('`').skip(1).step_by(2) {
+                // `path/to/file.rs` or `path/to/file.rs:42`; not globs, variables or commands.
+                let path = span.trim().split(':').next().unwrap_or_default();
+                let looks_like_a_file = path.contains('/')
+                    && path.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+                    && path.rsplit_once('.').is_some_and(|(_, extension)| FILE_EXTENSIONS.contains(&extension));
+                if !looks_like_a_file || EXERCISE_AND_SDK_FILES.contains(&path) {
+                    continue;
+                }
+                // From the root, from the page, or a crate-relative path (`order/steps.rs`).
+                let exists = repo(path).exists()
+                    || page.parent().unwrap().join(path).exists()
+                    || files.iter().any(|file| file.ends_with(&format!("/{path}")));
+                if !exists {
+                    missing.push(format!("{}: `{path}`", page.strip_prefix(repo("")).unwrap_or(&page).display()));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "files named in the docs that do not exist:\n{}", missing.join("\n"));
 }

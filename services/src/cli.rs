@@ -64,6 +64,8 @@ pub enum Command {
     GenerateStockCsv(GenerateStockCsvArgs),
     /// Benchmark: N orders as one batch against N independent orders (needs a running system).
     BenchBatch(crate::bench::BenchBatchArgs),
+    /// Drive orders through the HTTP API at a rate or concurrency, with a mix of outcomes; report latencies.
+    Loadgen(crate::loadgen::LoadgenArgs),
     /// Prepare a Temporal namespace for the shop: create its search attributes (once).
     SetupTemporal(crate::setup::SetupTemporalArgs),
     /// Create an API key (customer, operator or service) and print it once.
@@ -206,6 +208,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::IngestStock(args) => ingest::run(args).await,
         Command::GenerateStockCsv(args) => ingest::generate(args),
         Command::BenchBatch(args) => crate::bench::run(args).await,
+        Command::Loadgen(args) => crate::loadgen::run(args).await,
         Command::SetupTemporal(args) => crate::setup::run(args).await,
         Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,
         Command::GeneratePayloadKey(args) => crate::access_cli::generate_payload_key(args),

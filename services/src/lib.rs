@@ -22,6 +22,7 @@ pub mod hello;
 pub mod http;
 pub mod ingest;
 pub mod inventory;
+pub mod loadgen;
 pub mod metrics;
 pub mod migrate;
 pub mod notifications;

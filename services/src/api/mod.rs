@@ -8,6 +8,7 @@ mod access;
 mod actions;
 pub mod api_keys;
 mod batches;
+mod console;
 mod create_order;
 mod order_list;
 mod read_model;

@@ -2,7 +2,7 @@
 //! |--------------------------------|--------------------------------------------------------|
 //! | `POST /orders`                 | accept an order, start its saga (202); idempotent      |
 //! | `GET /orders`, `/orders/count` | find orders: visibility or read model (`order_list.rs`) |
-//! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model |
+//! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model (`?source=read_model`) |
 //! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
 //! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
 //! | `PUT /orders/{id}/shipping-address` | change the address before shipping             |
@@ -10,11 +10,13 @@
 //! | `/subscriptions...`            | subscriptions (see `subscriptions.rs`)                 |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
 //! | `POST /codec/encode`, `/decode` | the Web UI's codec endpoint (`codec/endpoint.rs`)     |
+//! | `GET /`, `/console/config`     | the web console (`console/`): a static page, no key    |
 //!
-//! Every route needs an API key; `access.rs` says which role may call which.
+//! Every route but the console's page needs an API key; `access.rs` says which role may call
+//! which.
 
 use super::{
-    ApiState, access, actions, api_keys::Caller, batches, create_order, order_list, read_model, subscriptions,
+    ApiState, access, actions, api_keys::Caller, batches, console, create_order, order_list, read_model, subscriptions,
     views::OrderView,
 };
 use crate::{
@@ -23,7 +25,7 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, Path, State},
+    extract::{DefaultBodyLimit, Path, Query, State},
     http::{
         Method,
         header::{AUTHORIZATION, CONTENT_TYPE, HeaderName},
@@ -32,6 +34,7 @@ use axum::{
     routing::{get, post, put},
 };
 use capstone_workflows::order::{OrderSnapshot, OrderWorkflow};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 use temporalio_client::{RpcOptions, WorkflowQueryOptions};
@@ -64,7 +67,8 @@ pub(super) fn routes(state: ApiState) -> Router {
         .merge(services_only)
         .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
         .with_state(state.clone())
-        .merge(codec_routes(state))
+        .merge(codec_routes(state.clone()))
+        .merge(console::routes(state))
 }
 
 /// The Web UI's codec endpoint: operator keys, as a header or (for the UI, which cannot send
@@ -96,18 +100,36 @@ fn codec_routes(state: ApiState) -> Router {
 /// The UI sends a whole event's payloads at once.
 const CODEC_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+#[derive(Debug, Default, Deserialize)]
+struct GetOrderParams {
+    /// `read_model`: answer from the read model only, without asking the workflow (cheap:
+    /// one row; what a client polling many orders wants, e.g. `capstone loadgen`).
+    source: Option<String>,
+}
+
 async fn get_order(
     State(state): State<ApiState>,
     caller: Caller,
     Path(order_id): Path<String>,
+    Query(params): Query<GetOrderParams>,
 ) -> ApiResult<Json<OrderView>> {
+    let ask_the_workflow = match params.source.as_deref() {
+        None | Some("workflow") => true,
+        Some("read_model") => false,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_request",
+                format!("source must be `workflow` or `read_model`, got {other:?}"),
+            ));
+        }
+    };
     // Another customer's order is answered as unknown: its existence is not theirs to learn.
     let row = read_model::find(&state.db, &order_id)
         .await?
         .filter(|row| caller.may_act_for(&row.customer_id))
         .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))?;
     let ui_url = state.workflow_ui_url(&row.workflow_id);
-    if !row.status.is_terminal() {
+    if ask_the_workflow && !row.status.is_terminal() {
         // Still running: ask the workflow itself (a query runs on a worker, against the
         // workflow's in-memory state, without changing its history).
         let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(row.workflow_id.clone());

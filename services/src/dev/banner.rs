@@ -64,6 +64,9 @@ pub fn print(banner: &Banner<'_>) {
         println!("  Web UI codec setting: {}", keys.codec_endpoint(args));
     }
     println!();
+    println!("Web console (signed in with the operator key; the key stays in the URL fragment, never sent):");
+    println!("  {}/#key={}", shop.api.url(), keys.operator);
+    println!();
     println!("Place an order:");
     println!(
         "  curl -s -X POST {}/orders -H \"Authorization: Bearer {}\" -H 'content-type: application/json' -d @docs/examples/order.json",

@@ -1,0 +1,221 @@
+//! Places orders through the HTTP API and follows each one to its end, as a client would:
+//! the same idempotency key on every retry (so a retried POST is the same order), an
+//! operator approving large orders, cancellations right after acceptance.
+
+use super::plan::{self, OrderKind, Pace, Stop};
+use indicatif::ProgressBar;
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use tokio::{sync::Semaphore, task::JoinSet};
+
+/// Everything a run needs to know.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub api_url: String,
+    /// Sent with every call: an operator key (it approves and cancels).
+    pub api_key: String,
+    pub pace: Pace,
+    pub stop: Stop,
+    pub mix: plan::Mix,
+    /// Who approves the large orders (one of the api's operators).
+    pub operator: String,
+    /// Makes this run's idempotency keys unique.
+    pub run_id: String,
+    /// How long one order may take, from its first POST to its final status, before it
+    /// counts as lost.
+    pub order_timeout: Duration,
+}
+
+/// How one order ended, as the client saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrderRecord {
+    pub index: u64,
+    pub kind: OrderKind,
+    pub order_id: Option<String>,
+    /// The final status (`COMPLETED`, ...), or `NOT_ACCEPTED` / `TIMED_OUT`.
+    pub outcome: String,
+    /// The last error seen, if any (kept for the report).
+    pub error: Option<String>,
+    /// From the first POST attempt to the 202 (retries included).
+    pub accepted_after: Option<Duration>,
+    /// From the first POST attempt to seeing the final status in the read model.
+    pub finished_after: Option<Duration>,
+    /// POST attempts (more than one when the api was down or answered 5xx).
+    pub attempts: u32,
+    /// Total of the order as the api priced it.
+    pub total_cents: i64,
+}
+
+const POLL_EVERY: Duration = Duration::from_millis(200);
+const TERMINAL: [&str; 4] = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];
+
+/// Runs `plan`, ticking `progress` once per finished order; answers every order's record, in
+/// order of index.
+pub async fn drive(plan: &LoadPlan, progress: &ProgressBar) -> anyhow::Result<Vec<OrderRecord>> {
+    let http = crate::api::api_keys::client_with_key(&plan.api_key)?;
+    let plan = Arc::new(plan.clone());
+    let started = Instant::now();
+    let (per_second, concurrency) = match plan.pace {
+        Pace::PerSecond(rate) => {
+            anyhow::ensure!(rate > 0.0, "--rate must be above 0");
+            (Some(rate), None)
+        }
+        Pace::Concurrency(clients) => {
+            anyhow::ensure!(clients > 0, "--concurrency must be at least 1");
+            (None, Some(Arc::new(Semaphore::new(clients))))
+        }
+    };
+    let mut tasks = JoinSet::new();
+    let mut index = 0u64;
+    loop {
+        let more = match plan.stop {
+            Stop::Count(count) => index < count,
+            Stop::After(duration) => started.elapsed() < duration,
+        };
+        if !more {
+            break;
+        }
+        let permit = match &concurrency {
+            Some(slots) => Some(slots.clone().acquire_owned().await?),
+            None => {
+                // Open loop: order `index` leaves at `index / rate`, whether or not earlier ones
+                // have finished (a slow system does not slow the arrivals down).
+                let due = started + Duration::from_secs_f64(index as f64 / per_second.unwrap_or(1.0));
+                tokio::time::sleep_until(due.into()).await;
+                None
+            }
+        };
+        let (plan, http, progress) = (plan.clone(), http.clone(), progress.clone());
+        tasks.spawn(async move {
+            let record = follow_one(&plan, &http, index).await;
+            progress.inc(1);
+            drop(permit);
+            record
+        });
+        index += 1;
+    }
+    let mut records = Vec::with_capacity(index as usize);
+    while let Some(record) = tasks.join_next().await {
+        records.push(record?);
+    }
+    records.sort_by_key(|record| record.index);
+    Ok(records)
+}
+
+async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> OrderRecord {
+    let kind = plan.mix.kind_of(index);
+    let started = Instant::now();
+    let deadline = started + plan.order_timeout;
+    let mut record = OrderRecord {
+        index,
+        kind,
+        order_id: None,
+        outcome: "NOT_ACCEPTED".to_owned(),
+        error: None,
+        accepted_after: None,
+        finished_after: None,
+        attempts: 0,
+        total_cents: 0,
+    };
+    let api = plan.api_url.trim_end_matches('/');
+    let body = plan::order_body(index, kind);
+    let key = plan::idempotency_key(&plan.run_id, index);
+
+    // Accepted: retried with the same key until the api takes it (it may be restarting).
+    let accepted = loop {
+        record.attempts += 1;
+        let sent = http.post(format!("{api}/orders")).header("Idempotency-Key", &key).json(&body).send().await;
+        match sent {
+            Ok(response) if response.status().is_success() => match response.json::<Value>().await {
+                Ok(accepted) => break accepted,
+                Err(error) => record.error = Some(format!("unreadable 202: {error}")),
+            },
+            Ok(response)
+                if response.status().is_client_error() && response.status() != 408 && response.status() != 429 =>
+            {
+                // Our request is wrong: retrying cannot help.
+                let status = response.status();
+                record.error = Some(format!("{status}: {}", response.text().await.unwrap_or_default()));
+                return record;
+            }
+            Ok(response) => record.error = Some(format!("POST /orders answered {}", response.status())),
+            Err(error) => record.error = Some(format!("POST /orders: {error}")),
+        }
+        if Instant::now() >= deadline {
+            return record;
+        }
+        tokio::time::sleep(backoff(record.attempts)).await;
+    };
+    record.accepted_after = Some(started.elapsed());
+    let order_id = accepted["order_id"].as_str().unwrap_or_default().to_owned();
+    record.total_cents = accepted["total_cents"].as_i64().unwrap_or_default();
+    record.order_id = Some(order_id.clone());
+    let order_url = format!("{api}/orders/{order_id}");
+
+    if kind == OrderKind::Cancelled {
+        // Too late (already shipping) is an answer too: the order then completes.
+        let _ = http.post(format!("{order_url}/cancel")).json(&json!({ "reason": "load test" })).send().await;
+    }
+    let mut approved = false;
+    let mut last_status = String::from("ACCEPTED");
+    loop {
+        // The read model is written at the approval gate and at the end: the two moments a
+        // client needs, without a query to the workflow per poll.
+        match http.get(format!("{order_url}?source=read_model")).send().await {
+            Ok(response) if response.status().is_success() => {
+                if let Ok(order) = response.json::<Value>().await {
+                    last_status = order["status"].as_str().unwrap_or_default().to_owned();
+                    if TERMINAL.contains(&last_status.as_str()) {
+                        record.finished_after = Some(started.elapsed());
+                        record.outcome = last_status;
+                        return record;
+                    }
+                    if last_status == "AWAITING_APPROVAL" && !approved {
+                        let decision = json!({ "operator": plan.operator, "reason": "approved by the load generator" });
+                        match http.post(format!("{order_url}/approve")).json(&decision).send().await {
+                            // 409: decided already (a retry of ours that got through).
+                            Ok(answer) if answer.status().is_success() || answer.status() == 409 => approved = true,
+                            Ok(answer) => record.error = Some(format!("approve answered {}", answer.status())),
+                            Err(error) => record.error = Some(format!("approve: {error}")),
+                        }
+                    }
+                }
+            }
+            Ok(response) => record.error = Some(format!("GET answered {}", response.status())),
+            Err(error) => record.error = Some(format!("GET: {error}")),
+        }
+        if Instant::now() >= deadline {
+            record.outcome = "TIMED_OUT".to_owned();
+            record.error = Some(format!("still {last_status} after {:?}", plan.order_timeout));
+            return record;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
+
+/// 100 ms, 200 ms, ... up to 2 s between POST attempts.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100 * u64::from(attempt)).min(2_000))
+}
+
+/// Stocks the load generator's SKUs with `qty` each (idempotent per run), so that no order is
+/// rejected for want of stock.
+pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::Result<()> {
+    let receipt = json!({
+        "ingestion_id": format!("loadgen-{run_id}"),
+        "first_row": 0,
+        "lines": [
+            { "sku": plan::STANDARD_SKU, "name": "Load test item", "unit_price_cents": plan::STANDARD_PRICE_CENTS, "qty": qty },
+            { "sku": plan::LARGE_SKU, "name": "Load test item (large)", "unit_price_cents": plan::LARGE_PRICE_CENTS, "qty": qty },
+        ],
+    });
+    let http = reqwest::Client::new();
+    let answer =
+        http.post(format!("{}/stock/receipts", inventory_url.trim_end_matches('/'))).json(&receipt).send().await?;
+    anyhow::ensure!(answer.status().is_success(), "stocking the load SKUs failed: {}", answer.text().await?);
+    Ok(())
+}
