@@ -15,6 +15,8 @@ mod read_model;
 mod routes;
 mod subscriptions;
 mod validation;
+#[cfg(test)]
+mod validation_props;
 mod views;
 
 pub use subscriptions::SubscriptionSettings;
