@@ -6,6 +6,7 @@
 
 mod support;
 
+use capstone::bench::system::{SERVICES, WORKERS};
 use capstone::loadgen::{self, LoadPlan, LoadReport, Mix, OrderRecord, Pace, Stop};
 use indicatif::ProgressBar;
 use serde_json::json;
@@ -13,11 +14,7 @@ use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
-use support::{
-    PATIENCE,
-    cluster::{Cluster, SERVICES, WORKERS},
-    test_keys,
-};
+use support::{PATIENCE, cluster::Cluster, test_keys};
 use temporalio_client::{Client, WorkflowCountOptions};
 
 const STATUSES: [&str; 4] = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];

@@ -64,6 +64,8 @@ pub enum Command {
     GenerateStockCsv(GenerateStockCsvArgs),
     /// Benchmark: N orders as one batch against N independent orders (needs a running system).
     BenchBatch(crate::bench::BenchBatchArgs),
+    /// Benchmark: a fresh dev server and the shop as processes; throughput, CPU per order, latency, memory.
+    Bench(crate::bench::BenchArgs),
     /// Drive orders through the HTTP API at a rate or concurrency, with a mix of outcomes; report latencies.
     Loadgen(crate::loadgen::LoadgenArgs),
     /// Prepare a Temporal namespace for the shop: create its search attributes (once).
@@ -207,7 +209,8 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hello(args) => hello::run(args).await,
         Command::IngestStock(args) => ingest::run(args).await,
         Command::GenerateStockCsv(args) => ingest::generate(args),
-        Command::BenchBatch(args) => crate::bench::run(args).await,
+        Command::BenchBatch(args) => crate::bench::batch::run(args).await,
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Loadgen(args) => crate::loadgen::run(args).await,
         Command::SetupTemporal(args) => crate::setup::run(args).await,
         Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,

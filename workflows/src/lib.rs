@@ -9,6 +9,7 @@
 //! See `docs/day-02.md` for how these rules apply to this code.
 
 pub mod batch;
+pub mod bench;
 pub mod contracts;
 pub mod hello;
 pub mod ingestion;

@@ -45,7 +45,51 @@ fn bar(count: u32, what: &str) -> ProgressBar {
     )
 }
 
+/// The two timings of one comparison.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct BatchComparison {
+    pub count: u32,
+    pub window: u32,
+    pub batch_secs: f64,
+    pub batch_completed: u64,
+    pub independent_secs: f64,
+    pub independent_completed: u64,
+}
+
+impl BatchComparison {
+    pub fn ratio(&self) -> f64 {
+        self.batch_secs / self.independent_secs
+    }
+}
+
 pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
+    let result = compare(&args.api_url, &args.inventory_url, &args.api_key, args.count, args.window).await?;
+    println!();
+    println!("batch of {}: {:.1} s ({} completed)", result.count, result.batch_secs, result.batch_completed);
+    println!(
+        "{} independent orders: {:.1} s ({} completed)",
+        result.count, result.independent_secs, result.independent_completed
+    );
+    println!("ratio batch / independent: {:.2}", result.ratio());
+    Ok(())
+}
+
+/// Times `count` orders as one batch (`window` children in flight), then the same orders
+/// placed one by one by `window` concurrent clients.
+pub async fn compare(
+    api_url: &str,
+    inventory_url: &str,
+    api_key: &str,
+    count: u32,
+    window: u32,
+) -> anyhow::Result<BatchComparison> {
+    let args = BenchBatchArgs {
+        count,
+        window,
+        api_url: api_url.to_owned(),
+        inventory_url: inventory_url.to_owned(),
+        api_key: api_key.to_owned(),
+    };
     let http = crate::api::api_keys::client_with_key(&args.api_key)?;
     let api = args.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
@@ -102,7 +146,8 @@ pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
                     .await?;
                 let order_id = accepted["order_id"].as_str().context("no order_id")?.to_owned();
                 loop {
-                    let order: Value = http.get(format!("{api}/orders/{order_id}")).send().await?.json().await?;
+                    let order: Value =
+                        http.get(format!("{api}/orders/{order_id}?source=read_model")).send().await?.json().await?;
                     let status = order["status"].as_str().unwrap_or_default().to_owned();
                     if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status.as_str()) {
                         progress.inc(1);
@@ -118,16 +163,12 @@ pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
     progress.finish();
     let independent_time = started.elapsed();
     let completed = outcomes.iter().filter(|outcome| matches!(outcome, Ok(status) if status == "COMPLETED")).count();
-
-    println!();
-    println!(
-        "batch of {}: {:.1} s ({} completed, state {})",
-        args.count,
-        batch_time.as_secs_f64(),
-        batch["by_status"]["COMPLETED"],
-        batch["state"]
-    );
-    println!("{} independent orders: {:.1} s ({completed} completed)", args.count, independent_time.as_secs_f64());
-    println!("ratio batch / independent: {:.2}", batch_time.as_secs_f64() / independent_time.as_secs_f64());
-    Ok(())
+    Ok(BatchComparison {
+        count: args.count,
+        window: args.window,
+        batch_secs: batch_time.as_secs_f64(),
+        batch_completed: batch["by_status"]["COMPLETED"].as_u64().unwrap_or(0),
+        independent_secs: independent_time.as_secs_f64(),
+        independent_completed: completed as u64,
+    })
 }

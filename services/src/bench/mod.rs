@@ -1,0 +1,272 @@
+//! `capstone bench`: a benchmark, not a test. Starts one fresh Temporal dev server and the
+//! whole shop as separate processes, drives it, and prints every figure with the ratios
+//! docs/performance.md records (all measured in this one run, because the machine is shared):
+//!
+//! - the server's CPU per order, and the ceiling it implies: cores / server CPU per order;
+//! - full-saga orders per second at saturation, as a ratio to that ceiling;
+//! - the CPU per order of everything that is ours, as a ratio to the server's;
+//! - no-op and one-activity workflows per second, for reference;
+//! - a batch of N children against N independent orders;
+//! - the workers' resident memory, idle and at peak;
+//! - `POST /orders` p99 at half the peak rate.
+//!
+//! `capstone bench-batch` (batch.rs) runs the batch comparison alone against a running system.
+
+pub mod batch;
+pub mod minimal;
+pub mod procfs;
+pub mod system;
+
+pub use batch::BenchBatchArgs;
+
+use crate::{
+    api::api_keys::{self, Role},
+    codec::{KeyRing, keys},
+    loadgen::{self, LoadPlan, LoadReport, Mix, Pace, Stop},
+    temporal::{
+        cli_binary,
+        dev_server::{DevServer, DevServerConfig},
+    },
+};
+use serde::Serialize;
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
+use system::{ProcessSystem, SERVICES, WORKERS};
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Orders of the saturation run.
+    #[arg(long, default_value_t = 300)]
+    pub orders: u64,
+    /// Clients of the saturation run (each follows its order to the end).
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Orders of the run at half the peak rate (for the `POST /orders` p99).
+    #[arg(long, default_value_t = 200)]
+    pub half_peak_orders: u64,
+    /// No-op and one-activity workflows, each.
+    #[arg(long, default_value_t = 500)]
+    pub minimal: u32,
+    /// Children of the batch compared with as many independent orders; 0 skips it.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: u32,
+    /// Children in flight for the batch, and clients for the independent orders.
+    #[arg(long, default_value_t = 50)]
+    pub batch_window: u32,
+    /// The `temporal` CLI (else the project-local one from `make setup`, else PATH).
+    #[arg(long, env = "TEMPORAL_CLI")]
+    pub temporal_cli: Option<PathBuf>,
+    /// Print the figures as JSON (progress still goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Figures {
+    cores: usize,
+    concurrency: usize,
+    saturation: LoadReport,
+    server_cpu_ms_per_order: f64,
+    ours_cpu_ms_per_order: f64,
+    ceiling_orders_per_sec: f64,
+    saturation_to_ceiling: f64,
+    ours_to_server_cpu: f64,
+    half_peak: LoadReport,
+    noop: minimal::MinimalFigures,
+    one_activity: minimal::MinimalFigures,
+    batch: Option<batch::BatchComparison>,
+    /// Resident MiB per worker role: `(idle, peak)`.
+    worker_rss_mib: Vec<(String, f64, f64)>,
+}
+
+/// Prints one line of progress (stderr, so that `--json` output stays clean).
+fn step(started: Instant, what: &str) {
+    eprintln!("[{:>6.1}s] {what}", started.elapsed().as_secs_f64());
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let dir = tempfile::tempdir()?;
+    step(started, "starting a fresh Temporal dev server (in memory)");
+    let server = DevServer::start(
+        DevServerConfig::ephemeral(cli_binary::find(args.temporal_cli.as_deref())?),
+        Duration::from_secs(60),
+    )
+    .await?;
+    let server_pid = server.pid().ok_or_else(|| anyhow::anyhow!("the dev server has no pid"))?;
+    let payload_keys = keys::generate_entry()?;
+    let service_key = api_keys::generate_key()?;
+    let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
+    let env = [
+        ("DATABASE_URL", database_url.as_str()),
+        ("TEMPORAL_ADDRESS", server.address.as_str()),
+        ("PAYLOAD_KEYS", payload_keys.as_str()),
+        ("API_SERVICE_KEY", service_key.as_str()),
+        ("OPERATORS", "alice"),
+        ("WORKER_STATUS_INTERVAL", "60s"),
+    ];
+    step(started, "starting the five services and both workers, each its own process");
+    let mut system = ProcessSystem::new(std::env::current_exe()?, dir.path(), &env)?;
+    system.start_all(Duration::from_secs(60)).await?;
+    let db = crate::db::connect(&database_url).await?;
+    let operator_key = api_keys::generate_key()?;
+    api_keys::store(&db, &operator_key, Role::Operator, None, "bench").await?;
+    let client = crate::temporal::connect(
+        &server.address,
+        "default",
+        "capstone-bench",
+        Duration::from_secs(10),
+        &KeyRing::parse(&payload_keys)?,
+    )
+    .await?;
+
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let idle_rss: Vec<(String, f64)> = WORKERS
+        .iter()
+        .map(|role| Ok((role.to_string(), procfs::rss_mib(system.pid(role).unwrap_or(0))?.0)))
+        .collect::<anyhow::Result<_>>()?;
+
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+    loadgen::stock_skus(system.url("inventory"), &run_id, args.orders + args.half_peak_orders + 200).await?;
+    let plan = |pace, count, tag: &str| LoadPlan {
+        api_url: system.url("api").to_owned(),
+        api_key: operator_key.clone(),
+        pace,
+        stop: Stop::Count(count),
+        mix: Mix::default(),
+        operator: "alice".to_owned(),
+        run_id: format!("{run_id}-{tag}"),
+        order_timeout: Duration::from_secs(300),
+    };
+    step(started, "warming up: 40 orders");
+    run_load(&plan(Pace::Concurrency(4), 40, "warm")).await?;
+
+    step(started, &format!("saturation: {} orders, {} clients", args.orders, args.concurrency));
+    let ours: Vec<u32> = SERVICES.iter().chain(WORKERS.iter()).filter_map(|role| system.pid(role)).collect();
+    let cpu = |pids: &[u32]| -> anyhow::Result<f64> { pids.iter().map(|pid| procfs::cpu_seconds(*pid)).sum() };
+    let (server_before, ours_before) = (cpu(&[server_pid])?, cpu(&ours)?);
+    let saturation = run_load(&plan(Pace::Concurrency(args.concurrency), args.orders, "sat")).await?;
+    let (server_cpu, ours_cpu) = (cpu(&[server_pid])? - server_before, cpu(&ours)? - ours_before);
+    let orders = saturation.orders as f64;
+    let cores = procfs::cores();
+    let server_cpu_per_order = server_cpu / orders;
+    let ceiling = cores as f64 / server_cpu_per_order;
+    let peak_rss: Vec<(String, f64, f64)> = idle_rss
+        .iter()
+        .map(|(role, idle)| Ok((role.clone(), *idle, procfs::rss_mib(system.pid(role).unwrap_or(0))?.1)))
+        .collect::<anyhow::Result<_>>()?;
+
+    let half_rate = saturation.finished_per_sec / 2.0;
+    step(started, &format!("half the peak: {} orders at {half_rate:.1}/s", args.half_peak_orders));
+    let half_peak = run_load(&plan(Pace::PerSecond(half_rate), args.half_peak_orders, "half")).await?;
+
+    step(started, &format!("reference: {} no-op and {} one-activity workflows", args.minimal, args.minimal));
+    let (noop, one_activity) = minimal::run(&client, server_pid, args.minimal, args.concurrency).await?;
+
+    let batch = if args.batch > 0 {
+        step(started, &format!("a batch of {} against {} independent orders", args.batch, args.batch));
+        let inventory = system.url("inventory").to_owned();
+        Some(batch::compare(system.url("api"), &inventory, &operator_key, args.batch, args.batch_window).await?)
+    } else {
+        None
+    };
+
+    let figures = Figures {
+        cores,
+        concurrency: args.concurrency,
+        server_cpu_ms_per_order: server_cpu_per_order * 1000.0,
+        ours_cpu_ms_per_order: ours_cpu / orders * 1000.0,
+        ceiling_orders_per_sec: ceiling,
+        saturation_to_ceiling: saturation.finished_per_sec / ceiling,
+        ours_to_server_cpu: ours_cpu / server_cpu,
+        saturation,
+        half_peak,
+        noop,
+        one_activity,
+        batch,
+        worker_rss_mib: peak_rss,
+    };
+    system.stop_all();
+    server.stop().await?;
+    step(started, "done");
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&figures)?);
+    } else {
+        print(&figures);
+    }
+    Ok(())
+}
+
+async fn run_load(plan: &LoadPlan) -> anyhow::Result<LoadReport> {
+    let Stop::Count(count) = plan.stop else { unreachable!("the benchmark runs count a fixed number of orders") };
+    let progress = loadgen::progress_bar(Stop::Count(count));
+    let started = Instant::now();
+    let records = loadgen::drive(plan, &progress).await?;
+    progress.finish_and_clear();
+    let report = LoadReport::new(&records, started.elapsed());
+    anyhow::ensure!(report.nothing_lost(), "orders were lost: {:?} {:?}", report.outcomes, report.sample_errors);
+    Ok(report)
+}
+
+/// `value` against a target: `ok` or `MISSED`.
+fn verdict(met: bool) -> &'static str {
+    if met { "ok" } else { "MISSED" }
+}
+
+fn print(f: &Figures) {
+    let s = &f.saturation;
+    println!();
+    println!("Machine: {} cores. Every figure below is from this one run.", f.cores);
+    println!();
+    println!("Temporal server CPU per order       {:>8.1} ms", f.server_cpu_ms_per_order);
+    println!("Ceiling (cores / server CPU/order)   {:>8.1} orders/s", f.ceiling_orders_per_sec);
+    println!(
+        "Saturation ({:>3} clients)            {:>8.1} orders/s = {:.2} of the ceiling   (target >= 0.70: {})",
+        f.concurrency,
+        s.finished_per_sec,
+        f.saturation_to_ceiling,
+        verdict(f.saturation_to_ceiling >= 0.7)
+    );
+    println!(
+        "Our CPU per order (7 processes)     {:>8.1} ms = {:.2} of the server's     (target <= 0.25: {})",
+        f.ours_cpu_ms_per_order,
+        f.ours_to_server_cpu,
+        verdict(f.ours_to_server_cpu <= 0.25)
+    );
+    println!(
+        "Saga latency at saturation          p50 {:.0} ms, p99 {:.0} ms",
+        s.completion.p50_ms, s.completion.p99_ms
+    );
+    println!(
+        "POST /orders at half the peak       p50 {:.1} ms, p99 {:.1} ms   (target p99 < 25 ms: {})",
+        f.half_peak.acceptance.p50_ms,
+        f.half_peak.acceptance.p99_ms,
+        verdict(f.half_peak.acceptance.p99_ms < 25.0)
+    );
+    println!(
+        "No-op workflows                     {:>8.1} /s, server CPU {:.1} ms each",
+        f.noop.per_sec, f.noop.server_cpu_ms_per_workflow
+    );
+    println!(
+        "One-activity workflows              {:>8.1} /s, server CPU {:.1} ms each",
+        f.one_activity.per_sec, f.one_activity.server_cpu_ms_per_workflow
+    );
+    if let Some(b) = &f.batch {
+        println!(
+            "Batch of {} vs independent         {:.1} s vs {:.1} s = {:.2}   (target <= 1.30: {})",
+            b.count,
+            b.batch_secs,
+            b.independent_secs,
+            b.ratio(),
+            verdict(b.ratio() <= 1.3)
+        );
+    }
+    for (role, idle, peak) in &f.worker_rss_mib {
+        println!(
+            "{role:<22}              RSS idle {idle:.1} MiB, peak {peak:.1} MiB   (target idle < 40: {})",
+            verdict(*idle < 40.0)
+        );
+    }
+}
