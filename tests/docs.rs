@@ -383,3 +383,29 @@ fn every_file_named_in_the_docs_code_exists() {
     }
     assert!(missing.is_empty(), "files named in the docs that do not exist:\n{}", missing.join("\n"));
 }
+
+#[test]
+fn every_day_page_has_its_parts() {
+    let mut missing = Vec::new();
+    for day in 1..=13 {
+        let page = format!("docs/day-{day:02}.md");
+        let text = std::fs::read_to_string(repo(&page)).unwrap();
+        let headings: Vec<&str> = text.lines().filter(|line| line.starts_with('#')).map(str::trim).collect();
+        let parts: &[&str] = if day == 13 {
+            &["## The review checklist", "## Production tips", "## The web console"]
+        } else {
+            &["## Break it", "## Exercise", "### Acceptance criteria"]
+        };
+        for part in parts {
+            if !headings.contains(part) {
+                missing.push(format!("{page}: no `{part}` heading"));
+            }
+        }
+        for what in ["Web UI", "Grafana"] {
+            if !text.contains(what) {
+                missing.push(format!("{page}: says nothing of the {what}"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "day pages without their parts:\n{}", missing.join("\n"));
+}

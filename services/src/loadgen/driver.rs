@@ -205,6 +205,29 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis((100 * u64::from(attempt)).min(2_000))
 }
 
+/// Before a run: the api answers, and takes this key as an operator's. Fails with the fix.
+pub async fn check_api(plan: &LoadPlan) -> anyhow::Result<()> {
+    let api = plan.api_url.trim_end_matches('/');
+    let http = crate::api::api_keys::client_with_key(&plan.api_key)?;
+    let answer = http.get(format!("{api}/orders?limit=1&source=read_model")).send().await.map_err(|error| {
+        anyhow::anyhow!(
+            "the api at {api} does not answer ({error}); start the shop with `capstone dev`, or pass --api-url"
+        )
+    })?;
+    match answer.status().as_u16() {
+        200 => Ok(()),
+        401 => anyhow::bail!(
+            "the api refused the key (401): pass an operator key in CAPSTONE_API_KEY or --api-key (`capstone dev` prints one; `capstone create-api-key --role operator`)"
+        ),
+        403 => anyhow::bail!(
+            "this key is not an operator's (403): the load generator approves and cancels orders, which needs an operator key"
+        ),
+        other => {
+            anyhow::bail!("the api answered {other} to a test request: {}", answer.text().await.unwrap_or_default())
+        }
+    }
+}
+
 /// Stocks the load generator's SKUs with `qty` each (idempotent per run), so that no order is
 /// rejected for want of stock.
 pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::Result<()> {
@@ -217,8 +240,10 @@ pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::
         ],
     });
     let http = reqwest::Client::new();
-    let answer =
-        http.post(format!("{}/stock/receipts", inventory_url.trim_end_matches('/'))).json(&receipt).send().await?;
+    let url = format!("{}/stock/receipts", inventory_url.trim_end_matches('/'));
+    let answer = http.post(&url).json(&receipt).send().await.map_err(|error| {
+        anyhow::anyhow!("the inventory at {inventory_url} does not answer ({error}); pass --inventory-url")
+    })?;
     anyhow::ensure!(answer.status().is_success(), "stocking the load SKUs failed: {}", answer.text().await?);
     Ok(())
 }

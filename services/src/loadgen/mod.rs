@@ -7,7 +7,7 @@ pub mod driver;
 pub mod plan;
 pub mod report;
 
-pub use driver::{LoadPlan, OrderRecord, drive, stock_skus};
+pub use driver::{LoadPlan, OrderRecord, check_api, drive, stock_skus};
 pub use plan::{Mix, OrderKind, Pace, Stop};
 pub use report::{Latency, LoadReport};
 
@@ -115,6 +115,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
             Pace::Concurrency(_) => 1_000_000,
         },
     };
+    driver::check_api(&plan).await?;
     driver::stock_skus(&args.inventory_url, &run_id, planned).await?;
     let progress = progress_bar(plan.stop);
     let started = Instant::now();
