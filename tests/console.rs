@@ -9,6 +9,7 @@ use capstone_workflows::order::order_workflow_id;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::{
+    os::unix::process::CommandExt,
     process::{Child, Command, Stdio},
     time::Duration,
 };
@@ -22,8 +23,11 @@ struct ChromeDriver {
 }
 
 impl Drop for ChromeDriver {
+    /// Kills chromedriver's whole process group: the Chromium it started too, even when the
+    /// test panicked before closing the session.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SAFETY: a plain syscall on the group of our own child.
+        unsafe { libc::kill(-(self.child.id() as libc::pid_t), libc::SIGKILL) };
         let _ = self.child.wait();
     }
 }
@@ -31,8 +35,8 @@ impl Drop for ChromeDriver {
 /// `None` (the test skips) when Chromium or chromedriver is missing, except in CI, where
 /// `make setup` installs them and their absence is a failure.
 fn chromedriver_installed() -> bool {
-    let found = Command::new("chromedriver").arg("--version").output().is_ok_and(|output| output.status.success())
-        && std::path::Path::new(CHROMIUM).exists();
+    let runs = |program: &str| Command::new(program).arg("--version").output().is_ok_and(|o| o.status.success());
+    let found = runs("chromedriver") && runs("chromium");
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -43,14 +47,13 @@ fn chromedriver_installed() -> bool {
     found
 }
 
-const CHROMIUM: &str = "/usr/bin/chromium";
-
 async fn start_chromedriver() -> ChromeDriver {
     let [port] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0]).unwrap();
     let child = Command::new("chromedriver")
         .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .expect("chromedriver starts");
     let driver = ChromeDriver { child, url: format!("http://127.0.0.1:{port}") };
@@ -63,7 +66,7 @@ async fn start_chromedriver() -> ChromeDriver {
 }
 
 async fn open_browser(driver: &ChromeDriver, profile: &std::path::Path) -> Browser {
-    // The flags ../shared/environment.md found to work headless here.
+    // Flags that run Chromium headless in a container, as root, without a GPU or /dev/shm.
     let args = [
         "--headless",
         "--no-sandbox",
@@ -77,13 +80,28 @@ async fn open_browser(driver: &ChromeDriver, profile: &std::path::Path) -> Brows
         "--window-size=1400,1100",
         &format!("--user-data-dir={}", profile.display()),
     ];
-    let capabilities = json!({ "goog:chromeOptions": { "binary": CHROMIUM, "args": args } });
+    // chromedriver finds the browser itself (Debian's `chromium` on PATH).
+    let capabilities = json!({ "goog:chromeOptions": { "args": args } });
     let Value::Object(capabilities) = capabilities else { unreachable!() };
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
         .await
         .expect("a Chromium session")
+}
+
+/// The text of `css`, asked again when the page redrew the element between finding it and
+/// reading it (the detail is redrawn at every poll).
+async fn text_of(browser: &Browser, css: &str) -> String {
+    for _ in 0..20 {
+        if let Ok(element) = browser.find(Locator::Css(css)).await
+            && let Ok(text) = element.text().await
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{css} could not be read");
 }
 
 /// Waits until the order detail shows `status` (the page polls the api every second).
@@ -175,9 +193,9 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         let shown_first = format!("#detail-id:not([data-order='{order_id}'])");
         browser.wait().at_most(PATIENCE).for_element(Locator::Css(&shown_first)).await.unwrap();
         wait_for_detail_status(&browser, "COMPENSATED").await;
-        let refunded_id = browser.find(Locator::Css("#detail-id")).await.unwrap().text().await.unwrap();
-        let refund = browser.find(Locator::Css("#detail-refund")).await.unwrap().text().await.unwrap();
+        let refunded_id = text_of(&browser, "#detail-id").await;
         let refunded = shop.wait_until_final(&refunded_id).await;
+        let refund = text_of(&browser, "#detail-refund").await;
         assert_eq!(refund, format!("Refunded: {}", refunded["refund_id"].as_str().unwrap()));
         assert_eq!(shop.ledger(&refunded_id).await, vec![("charge".to_owned(), 34_900), ("refund".to_owned(), 34_900)]);
     })
@@ -193,6 +211,8 @@ async fn the_page_needs_no_key_but_every_call_it_makes_does() {
     let page = anonymous.get(format!("{}/", shop.api_url())).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    let policy = page.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    assert!(policy.contains("frame-ancestors 'none'"), "the console may not be framed: {policy}");
     assert!(page.text().await.unwrap().contains("/console.js"));
     let script = anonymous.get(format!("{}/console.js", shop.api_url())).send().await.unwrap();
     assert_eq!(script.status(), 200);

@@ -49,6 +49,8 @@ async fn crashes_restarts_and_an_outage_under_load_lose_nothing() {
     eprintln!("[{:>5.1?}] restart the Temporal server", started.elapsed());
     cluster.restart_temporal(Duration::from_secs(1)).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    // Every fault must land while orders still arrive, or the test proves less than it says.
+    assert!(started.elapsed() < Duration::from_secs(45), "the faults took too long: {:?}", started.elapsed());
     eprintln!("[{:>5.1?}] payments outage, 5 s", started.elapsed());
     let outage = reqwest::Client::new()
         .post(format!("{}/admin/faults", cluster.url("payments")))

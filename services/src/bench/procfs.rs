@@ -48,7 +48,7 @@ mod tests {
         let before = cpu_seconds(pid).unwrap();
         let mut x = 0u64;
         for i in 0..50_000_000u64 {
-            x = x.wrapping_add(i * i);
+            x = x.wrapping_add(std::hint::black_box(i) * i);
         }
         assert!(x > 0);
         assert!(cpu_seconds(pid).unwrap() > before);

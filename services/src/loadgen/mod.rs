@@ -68,6 +68,8 @@ impl LoadgenArgs {
             cancelled: self.cancelled_percent,
         };
         mix.validate()?;
+        anyhow::ensure!(self.rate.is_none_or(|rate| rate > 0.0), "--rate must be above 0 (orders per second)");
+        anyhow::ensure!(self.concurrency > 0, "--concurrency must be at least 1");
         let stop = match (self.count, self.duration) {
             (Some(count), _) => Stop::Count(count),
             (None, Some(duration)) => Stop::After(duration),

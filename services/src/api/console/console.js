@@ -5,7 +5,7 @@
 const TERMINAL = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];
 const STATUSES = ["RECEIVED", "RESERVING_STOCK", "AWAITING_APPROVAL", "CHARGING_PAYMENT", "SHIPPING",
   "SENDING_CONFIRMATION", "COMPENSATING", ...TERMINAL];
-const state = { config: null, selectedOrder: null, batchId: null, subscriptionId: null, timers: {} };
+const state = { config: null, selectedOrder: null, timers: {}, generations: {}, drawnActions: "" };
 
 // ---- small helpers ---------------------------------------------------------------------
 
@@ -51,7 +51,12 @@ async function api(method, path, body, idempotencyKey) {
   if (idempotencyKey) headers["Idempotency-Key"] = idempotencyKey;
   const response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
-  const json = text ? JSON.parse(text) : {};
+  let json = {};
+  try {
+    json = text ? JSON.parse(text) : {};
+  } catch {
+    json = { detail: text }; // not JSON (a proxy's page, a plain-text rejection): show it as it is
+  }
   if (!response.ok) {
     const error = new Error(`${response.status} ${json.error || ""}: ${json.detail || json.message || text}`);
     error.status = response.status;
@@ -60,17 +65,47 @@ async function api(method, path, body, idempotencyKey) {
   return json;
 }
 
-/// Runs `poll` now and every `ms` until `stop()` answers true; one timer per name.
+/// A fresh idempotency key. `crypto.randomUUID` exists only in secure contexts (https, or
+/// localhost); a console reached over plain http by host name falls back to random bytes.
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/// Submits a form's request once: the button is disabled while it is in flight, and a retry
+/// after a failure reuses the same idempotency key (so a second click never places a second
+/// order); a success starts a new key for the next one.
+async function submitOnce(form, send) {
+  const button = form.querySelector("button[type=submit]");
+  form.dataset.key = form.dataset.key || newKey();
+  button.disabled = true;
+  try {
+    await send(form.dataset.key);
+    delete form.dataset.key;
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+/// Runs `poll` now and then every `ms` until it answers `false` or fails with a 4xx (an id
+/// that does not exist stays that way). One loop per name: starting a new one retires the
+/// old, even if the old one's request is still in flight (the generation check).
 function every(name, ms, poll) {
   clearTimeout(state.timers[name]);
+  const generation = (state.generations[name] || 0) + 1;
+  state.generations[name] = generation;
+  const current = () => state.generations[name] === generation;
   const tick = async () => {
     let again = true;
     try {
-      again = (await poll()) !== false;
+      again = (await poll(current)) !== false;
     } catch (error) {
-      say(error.message, true);
+      if (current()) say(error.message, true);
+      if (error.status >= 400 && error.status < 500) again = false;
     }
-    if (again) state.timers[name] = setTimeout(tick, ms);
+    if (again && current()) state.timers[name] = setTimeout(tick, ms);
   };
   tick();
 }
@@ -95,7 +130,7 @@ function setUpKey() {
     event.preventDefault();
     localStorage.setItem("capstone.apiKey", $("#api-key").value.trim());
     $("#key-state").textContent = "key set";
-    refreshOrders();
+    refreshOrdersNow();
   });
 }
 
@@ -146,15 +181,17 @@ async function placeOrder(event) {
       country: form.country.value.toUpperCase() },
     payment: { provider: form.provider.value, card_token: form.card_token.value },
   };
-  try {
-    // One key per submission: a double click or a retry places one order, not two.
-    const accepted = await api("POST", "/orders", body, crypto.randomUUID());
+  await submitOnce(form, async (key) => {
+    const accepted = await api("POST", "/orders", body, key);
     say(`Order ${accepted.order_id} accepted (${money(accepted.total_cents)}): its saga is running.`);
     showOrder(accepted.order_id);
-    refreshOrders();
-  } catch (error) {
-    say(error.message, true);
-  }
+    refreshOrdersNow();
+  });
+}
+
+/// Refreshes the list now, saying what went wrong (a wrong key, ...) instead of throwing.
+function refreshOrdersNow() {
+  refreshOrders().catch((error) => say(error.message, true));
 }
 
 async function refreshOrders() {
@@ -174,11 +211,11 @@ async function refreshOrders() {
 
 function showOrder(orderId) {
   state.selectedOrder = orderId;
+  state.drawnActions = "";
   $("#order-detail").hidden = false;
-  every("order", 1000, async () => {
-    if (state.selectedOrder !== orderId) return false;
+  every("order", 1000, async (current) => {
     const order = await api("GET", `/orders/${encodeURIComponent(orderId)}`);
-    if (state.selectedOrder !== orderId) return false; // another order was opened meanwhile
+    if (!current()) return false; // another order was opened meanwhile
     drawOrder(order);
     // Keep following until the workflow's final state is in the read model.
     return !(TERMINAL.includes(order.status) && order.source === "read_model");
@@ -218,13 +255,17 @@ function drawCompensation(order) {
 }
 
 function drawOrderActions(order) {
+  // Rebuilt only when the status changes: a button replaced under the pointer loses the click.
+  const drawn = `${order.order_id}:${order.status}`;
+  if (state.drawnActions === drawn) return;
+  state.drawnActions = drawn;
   const actions = [];
   const act = (label, path, body) => el("button", { id: `order-${label.toLowerCase()}`, onclick: async () => {
     try {
       await api("POST", `/orders/${encodeURIComponent(order.order_id)}/${path}`, body);
       say(`${label}: sent for ${order.order_id}.`);
       showOrder(order.order_id);
-      refreshOrders();
+      refreshOrdersNow();
     } catch (error) {
       say(error.message, true);
     }
@@ -234,7 +275,8 @@ function drawOrderActions(order) {
     actions.push(act("Approve", "approve", { operator: operator(), reason: "approved in the console" }));
     actions.push(act("Reject", "reject", { operator: operator(), reason: "rejected in the console" }));
   }
-  if (!TERMINAL.includes(order.status) && order.status !== "SENDING_CONFIRMATION") {
+  // The api refuses a cancel from shipping on, and while the saga is already undoing.
+  if (!TERMINAL.includes(order.status) && !["SHIPPING", "SENDING_CONFIRMATION", "COMPENSATING"].includes(order.status)) {
     actions.push(act("Cancel", "cancel", { reason: "cancelled in the console" }));
   }
   $("#detail-actions").replaceChildren(...actions);
@@ -256,19 +298,18 @@ async function startBatch(event) {
       payment: { provider: "card", card_token: form.card_token.value },
     },
   };
-  try {
-    const accepted = await api("POST", "/batches", body, crypto.randomUUID());
+  await submitOnce(form, async (key) => {
+    const accepted = await api("POST", "/batches", body, key);
     say(`Batch ${accepted.batch_id} started: ${accepted.count} orders.`);
     $("#batch-lookup").batch_id.value = accepted.batch_id;
     showBatch(accepted.batch_id);
-  } catch (error) {
-    say(error.message, true);
-  }
+  });
 }
 
 function showBatch(batchId) {
-  every("batch", 1500, async () => {
+  every("batch", 1500, async (current) => {
     const batch = await api("GET", `/batches/${encodeURIComponent(batchId)}`);
+    if (!current()) return false;
     const bar = el("progress", { max: Math.max(batch.started, 1), value: batch.finished });
     $("#batch-view").replaceChildren(
       el("p", {}, statusBadge(batch.state), " ", el("a", { href: batch.temporal_ui_url, target: "_blank", rel: "noopener" }, "parent workflow in the Temporal Web UI")),
@@ -290,14 +331,12 @@ async function subscribe(event) {
   const form = event.target;
   const body = { customer_id: form.customer_id.value, plan: form.plan.value, trial_days: Number(form.trial_days.value),
     payment: { card_token: form.card_token.value } };
-  try {
-    const accepted = await api("POST", "/subscriptions", body, crypto.randomUUID());
+  await submitOnce(form, async (key) => {
+    const accepted = await api("POST", "/subscriptions", body, key);
     say(`Subscription ${accepted.subscription_id} started.`);
     $("#subscription-lookup").subscription_id.value = accepted.subscription_id;
     showSubscription(accepted.subscription_id);
-  } catch (error) {
-    say(error.message, true);
-  }
+  });
 }
 
 function showSubscription(subscriptionId) {
@@ -310,21 +349,33 @@ function showSubscription(subscriptionId) {
       say(error.message, true);
     }
   } }, label);
-  every("subscription", 2000, async () => {
+  let drawnButtons = "";
+  every("subscription", 2000, async (current) => {
     const subscription = await api("GET", path);
+    if (!current()) return false;
     const otherPlans = state.config.plans.map((p) => p.plan).filter((plan) => plan !== subscription.plan);
-    $("#subscription-view").replaceChildren(
+    const view = $("#subscription-view");
+    if (!view.querySelector("#subscription-summary")) {
+      view.replaceChildren(el("div", { id: "subscription-summary" }), el("div", { id: "subscription-actions" }),
+        el("h3", {}, "Recent events"), el("ul", { id: "subscription-events" }));
+    }
+    $("#subscription-summary").replaceChildren(
       el("p", {}, statusBadge(subscription.status), " ",
         el("a", { href: workflowLink(`subscription-${subscriptionId}`), target: "_blank", rel: "noopener" }, "workflow in the Temporal Web UI")),
       el("dl", {}, [["Plan", subscription.plan], ["Next plan", subscription.pending_plan], ["Paid periods", subscription.periods],
         ["Charged", money(subscription.charged_cents)], ["Runs (continue-as-new)", subscription.runs],
         ["Events in this run", subscription.history_length], ["Cancelling", subscription.cancel_requested]]
         .filter(([, value]) => value !== null && value !== undefined)
-        .flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])),
-      el("div", {}, send("Cancel at period end", "POST", "cancel", { reason: "cancelled in the console" }, "subscription-cancel"),
-        otherPlans.map((plan) => send(`Switch to ${plan}`, "PUT", "plan", { plan }))),
-      el("h3", {}, "Recent events"),
-      el("ul", {}, subscription.notes.map((note) => el("li", {}, note))));
+        .flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)])));
+    // The buttons are rebuilt only when what they offer changes (a replaced button loses a click).
+    const buttons = `${subscription.status}:${subscription.plan}:${subscription.cancel_requested}`;
+    if (buttons !== drawnButtons) {
+      drawnButtons = buttons;
+      $("#subscription-actions").replaceChildren(
+        send("Cancel at period end", "POST", "cancel", { reason: "cancelled in the console" }, "subscription-cancel"),
+        ...otherPlans.map((plan) => send(`Switch to ${plan}`, "PUT", "plan", { plan })));
+    }
+    $("#subscription-events").replaceChildren(...subscription.notes.map((note) => el("li", {}, note)));
     return !["SUSPENDED", "CANCELLED"].includes(subscription.status);
   });
 }
@@ -351,7 +402,7 @@ async function start() {
   $("#subscription-form").addEventListener("submit", subscribe);
   $("#batch-lookup").addEventListener("submit", (e) => { e.preventDefault(); showBatch(e.target.batch_id.value.trim()); });
   $("#subscription-lookup").addEventListener("submit", (e) => { e.preventDefault(); showSubscription(e.target.subscription_id.value.trim()); });
-  for (const filter of ["#order-source", "#order-status"]) $(filter).addEventListener("change", () => refreshOrders().catch((e) => say(e.message, true)));
+  for (const filter of ["#order-source", "#order-status"]) $(filter).addEventListener("change", refreshOrdersNow);
   every("orders", 2000, async () => {
     await refreshOrders();
   });

@@ -11,7 +11,10 @@ use crate::http::ApiResult;
 use axum::{
     Json, Router,
     extract::State,
-    http::header::{CACHE_CONTROL, CONTENT_TYPE},
+    http::header::{
+        CACHE_CONTROL, CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY_HEADER, CONTENT_TYPE, REFERRER_POLICY,
+        X_CONTENT_TYPE_OPTIONS,
+    },
     response::IntoResponse,
     routing::get,
 };
@@ -31,9 +34,23 @@ pub(super) fn routes(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// What the browser may do with the console. Its own files only (no inline script, no other
+/// origin); never inside a frame, so another site cannot overlay it and lure an operator into
+/// clicking Approve with the key the page holds; no referrer, so no URL of ours leaks.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 async fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     // `no-cache`: a rebuilt binary's page is picked up at the next load.
-    ([(CONTENT_TYPE, content_type), (CACHE_CONTROL, "no-cache")], body)
+    (
+        [
+            (CONTENT_TYPE, content_type),
+            (CACHE_CONTROL, "no-cache"),
+            (CONTENT_SECURITY_POLICY_HEADER, CONTENT_SECURITY_POLICY),
+            (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (REFERRER_POLICY, "no-referrer"),
+        ],
+        body,
+    )
 }
 
 /// What the page needs to draw its forms and links: nothing secret (the same facts the
@@ -51,8 +68,8 @@ async fn config(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
     })))
 }
 
-/// The inventory's catalog, for the order form; empty (the form still takes any SKU) when
-/// the inventory does not answer.
+/// The inventory's catalog, for the order and batch forms' SKU lists; empty when the inventory
+/// does not answer (the page then has nothing to order, and says nothing worse).
 async fn catalog(state: &ApiState) -> Value {
     let url = format!("{}/skus", state.settings.inventory_url.trim_end_matches('/'));
     let answer = async { state.http.get(&url).send().await?.error_for_status()?.json::<Value>().await };
