@@ -83,6 +83,11 @@ async fn every_process_serves_its_own_metrics_and_the_sdks() {
     assert!(value(&all, "capstone_orders_finished_total", &[r#"status="COMPLETED""#]) >= 1.0);
     assert!(value(&all, "capstone_orders_finished_total", &[r#"status="COMPENSATED""#]) >= 1.0);
     assert!(value(&all, "capstone_payments_ledger_entries_total", &[r#"kind="charge""#, r#"provider="card""#]) >= 1.0);
+    // Each step of the two POST /orders, timed.
+    for step in ["catalog", "read_model", "start_workflow"] {
+        let label = format!(r#"step="{step}""#);
+        assert!(value(&all, "capstone_api_order_step_seconds_count", &[&label]) >= 2.0, "{step}");
+    }
     // The SDK's, from the same endpoint.
     assert!(value(&all, "temporal_workflow_completed_total", &[r#"workflow_type="OrderWorkflow""#]) >= 2.0);
     assert!(value(&all, "temporal_activity_execution_latency_seconds_count", &[]) >= 1.0);

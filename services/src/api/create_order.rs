@@ -14,6 +14,7 @@ use super::{
     views::Accepted,
 };
 use crate::http::{ApiError, ApiResult, JsonBody};
+use crate::metrics::order_steps::timed;
 use axum::{
     Json,
     extract::State,
@@ -45,7 +46,7 @@ pub(super) async fn create_order(
     let order = validation::validate(&request)?;
     caller.require_customer(&order.customer_id, "place an order")?;
     let order_id = order_id_for(&request, &order, &headers)?;
-    let lines = price(&state, &order).await?;
+    let lines = timed("catalog", price(&state, &order)).await?;
     let total_cents = total(&lines)?;
     let workflow_id = order_workflow_id(&order_id);
     let fingerprint = fingerprint(&order);
@@ -62,19 +63,16 @@ pub(super) async fn create_order(
         settings,
     };
     let received = OrderSnapshot::received(&input, crate::now_ms());
-    let previous = read_model::insert_received(
-        &state.db,
-        &NewOrder {
-            order_id: &order_id,
-            workflow_id: &workflow_id,
-            customer_id: &order.customer_id,
-            total_cents,
-            request_fingerprint: &fingerprint,
-            // What `GET /orders/{id}` shows until the workflow reports: the order as accepted.
-            snapshot: &received,
-        },
-    )
-    .await?;
+    let new_order = NewOrder {
+        order_id: &order_id,
+        workflow_id: &workflow_id,
+        customer_id: &order.customer_id,
+        total_cents,
+        request_fingerprint: &fingerprint,
+        // What `GET /orders/{id}` shows until the workflow reports: the order as accepted.
+        snapshot: &received,
+    };
+    let previous = timed("read_model", read_model::insert_received(&state.db, &new_order)).await?;
     if let Some(previous) = &previous
         && previous.request_fingerprint != fingerprint
     {
@@ -103,7 +101,7 @@ pub(super) async fn create_order(
     // OpenTelemetry context current while the start runs.
     let trace = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
     let start = state.temporal.start_workflow(OrderWorkflow::run, input, options);
-    match opentelemetry::trace::FutureExt::with_context(start, trace).await {
+    match timed("start_workflow", opentelemetry::trace::FutureExt::with_context(start, trace)).await {
         Ok(_) => crate::metrics::shop::order_started(&region),
         Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {

@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod minimal;
 pub mod procfs;
+pub mod steps;
 pub mod system;
 
 pub use batch::BenchBatchArgs;
@@ -79,6 +80,8 @@ struct Figures {
     saturation_to_ceiling: f64,
     ours_to_server_cpu: f64,
     half_peak: LoadReport,
+    /// p99 (bucket upper bound, ms) of each step of `POST /orders` in the half-peak run.
+    half_peak_steps_p99_ms: Vec<(String, f64)>,
     noop: minimal::MinimalFigures,
     one_activity: minimal::MinimalFigures,
     batch: Option<batch::BatchComparison>,
@@ -182,7 +185,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let half_rate = saturation.finished_per_sec / 2.0;
     step(started, &format!("half the peak: {} orders at {half_rate:.1}/s", args.half_peak_orders));
+    let steps_before = steps::read(system.url("api")).await?;
     let half_peak = run_load(&plan(Pace::PerSecond(half_rate), args.half_peak_orders, "half")).await?;
+    let half_peak_steps_p99_ms = steps::quantile_ms(&steps_before, &steps::read(system.url("api")).await?, 0.99);
 
     step(started, &format!("reference: {} no-op and {} one-activity workflows", args.minimal, args.minimal));
     let (noop, one_activity) = minimal::run(&client, server_pid, args.minimal, args.concurrency).await?;
@@ -207,6 +212,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ours_to_server_cpu: ours_cpu / server_cpu,
         saturation,
         half_peak,
+        half_peak_steps_p99_ms,
         noop,
         one_activity,
         batch,
@@ -316,6 +322,8 @@ fn print(f: &Figures) {
         f.half_peak.acceptance.p99_ms,
         verdict(f.half_peak.acceptance.p99_ms < 25.0)
     );
+    let steps: Vec<String> = f.half_peak_steps_p99_ms.iter().map(|(step, ms)| format!("{step} <= {ms} ms")).collect();
+    println!("  inside the api, p99 by step          {}", steps.join(", "));
     println!(
         "No-op workflows                     {:>8.1} /s, server CPU {:.1} ms each",
         f.noop.per_sec, f.noop.server_cpu_ms_per_workflow

@@ -9,6 +9,7 @@
 //!   port and `/metrics` appends what it answers.
 
 pub mod http;
+pub mod order_steps;
 pub mod sdk;
 pub mod shop;
 
