@@ -2,7 +2,9 @@
 //! times N orders as one `BatchWorkflow` against N independent orders placed by the client
 //! with the same concurrency, in one run, and prints both and their ratio (day 8).
 
+use crate::loadgen::ShopClientArgs;
 use anyhow::Context;
+use capstone_workflows::order::OrderStatus;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
@@ -16,14 +18,8 @@ pub struct BenchBatchArgs {
     /// Children in flight for the batch, and concurrent clients for the independent orders.
     #[arg(long, default_value_t = 50)]
     pub window: u32,
-    #[arg(long, env = "API_URL", default_value = "http://127.0.0.1:8080")]
-    pub api_url: String,
-    /// The inventory, to stock the benchmark's SKU first.
-    #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
-    pub inventory_url: String,
-    /// An operator API key (`capstone dev` prints one; `capstone create-api-key --role operator`).
-    #[arg(long, env = "CAPSTONE_API_KEY", hide_env_values = true)]
-    pub api_key: String,
+    #[command(flatten)]
+    pub shop: ShopClientArgs,
 }
 
 const SKU: &str = "BENCH-1";
@@ -63,7 +59,7 @@ impl BatchComparison {
 }
 
 pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
-    let result = compare(&args.api_url, &args.inventory_url, &args.api_key, args.count, args.window).await?;
+    let result = compare(&args.shop, args.count, args.window).await?;
     println!();
     println!("batch of {}: {:.1} s ({} completed)", result.count, result.batch_secs, result.batch_completed);
     println!(
@@ -76,38 +72,23 @@ pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
 
 /// Times `count` orders as one batch (`window` children in flight), then the same orders
 /// placed one by one by `window` concurrent clients.
-pub async fn compare(
-    api_url: &str,
-    inventory_url: &str,
-    api_key: &str,
-    count: u32,
-    window: u32,
-) -> anyhow::Result<BatchComparison> {
-    let args = BenchBatchArgs {
-        count,
-        window,
-        api_url: api_url.to_owned(),
-        inventory_url: inventory_url.to_owned(),
-        api_key: api_key.to_owned(),
-    };
-    let http = crate::api::api_keys::client_with_key(&args.api_key)?;
-    let api = args.api_url.trim_end_matches('/');
+pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::Result<BatchComparison> {
+    let http = crate::api::api_keys::client_with_key(&shop.api_key)?;
+    let api = shop.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     // Enough stock for both halves, so that no order is rejected for want of it.
     let receipt = json!({
         "ingestion_id": format!("bench-{run_id}"),
         "first_row": 0,
-        "lines": [{ "sku": SKU, "name": "Benchmark item", "unit_price_cents": 500, "qty": args.count * 2 }],
+        "lines": [{ "sku": SKU, "name": "Benchmark item", "unit_price_cents": 500, "qty": count * 2 }],
     });
-    let stocked =
-        http.post(format!("{}/stock/receipts", args.inventory_url.trim_end_matches('/'))).json(&receipt).send().await?;
-    anyhow::ensure!(stocked.status().is_success(), "stocking {SKU} failed: {}", stocked.text().await?);
+    crate::loadgen::receive_stock(&shop.inventory_url, &receipt).await?;
 
     // 1. One batch.
     let started = Instant::now();
     let body = json!({
-        "count": args.count,
-        "window": args.window,
+        "count": count,
+        "window": window,
         "customer_prefix": format!("bench-batch-{}", &run_id[..8]),
         "max_failure_percent": 100,
         "email": "bench@example.com",
@@ -116,7 +97,7 @@ pub async fn compare(
     let accepted: Value =
         http.post(format!("{api}/batches")).json(&body).send().await?.error_for_status()?.json().await?;
     let batch_id = accepted["batch_id"].as_str().context("no batch_id")?.to_owned();
-    let progress = bar(args.count, "batch");
+    let progress = bar(count, "batch");
     let batch = loop {
         let batch: Value = http.get(format!("{api}/batches/{batch_id}")).send().await?.json().await?;
         progress.set_position(batch["finished"].as_u64().unwrap_or(0));
@@ -130,9 +111,9 @@ pub async fn compare(
 
     // 2. The same orders, placed one by one by `window` concurrent clients.
     let started = Instant::now();
-    let progress = bar(args.count, "independent");
+    let progress = bar(count, "independent");
     let prefix = format!("bench-solo-{}", &run_id[..8]);
-    let outcomes: Vec<anyhow::Result<String>> = futures::stream::iter(0..args.count)
+    let outcomes: Vec<anyhow::Result<String>> = futures::stream::iter(0..count)
         .map(|index| {
             let (http, progress, customer) = (http.clone(), progress.clone(), format!("{prefix}-{index}"));
             async move {
@@ -149,7 +130,7 @@ pub async fn compare(
                     let order: Value =
                         http.get(format!("{api}/orders/{order_id}?source=read_model")).send().await?.json().await?;
                     let status = order["status"].as_str().unwrap_or_default().to_owned();
-                    if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status.as_str()) {
+                    if OrderStatus::parse(&status).is_some_and(OrderStatus::is_terminal) {
                         progress.inc(1);
                         return Ok(status);
                     }
@@ -157,15 +138,15 @@ pub async fn compare(
                 }
             }
         })
-        .buffer_unordered(args.window as usize)
+        .buffer_unordered(window as usize)
         .collect()
         .await;
     progress.finish();
     let independent_time = started.elapsed();
     let completed = outcomes.iter().filter(|outcome| matches!(outcome, Ok(status) if status == "COMPLETED")).count();
     Ok(BatchComparison {
-        count: args.count,
-        window: args.window,
+        count,
+        window,
         batch_secs: batch_time.as_secs_f64(),
         batch_completed: batch["by_status"]["COMPLETED"].as_u64().unwrap_or(0),
         independent_secs: independent_time.as_secs_f64(),

@@ -194,8 +194,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
 
     let batch = if args.batch > 0 {
         step(started, &format!("a batch of {} against {} independent orders", args.batch, args.batch));
-        let inventory = system.url("inventory").to_owned();
-        Some(batch::compare(system.url("api"), &inventory, &operator_key, args.batch, args.batch_window).await?)
+        let shop = loadgen::ShopClientArgs {
+            api_url: system.url("api").to_owned(),
+            inventory_url: system.url("inventory").to_owned(),
+            api_key: operator_key.clone(),
+        };
+        Some(batch::compare(&shop, args.batch, args.batch_window).await?)
     } else {
         None
     };

@@ -3,6 +3,7 @@
 //! operator approving large orders, cancellations right after acceptance.
 
 use super::plan::{self, OrderKind, Pace, Stop};
+use capstone_workflows::order::OrderStatus;
 use indicatif::ProgressBar;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -54,7 +55,6 @@ pub struct OrderRecord {
 /// `capstone bench`, the api spent 4.7 ms of CPU per order when polled every 200 ms and 3.0 ms
 /// every 500 ms. 250 ms keeps the completion latency within a quarter second.
 const POLL_EVERY: Duration = Duration::from_millis(250);
-const TERMINAL: [&str; 4] = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];
 
 /// Runs `plan`, ticking `progress` once per finished order; answers every order's record, in
 /// order of index.
@@ -172,7 +172,7 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
             Ok(response) if response.status().is_success() => {
                 if let Ok(order) = response.json::<Value>().await {
                     last_status = order["status"].as_str().unwrap_or_default().to_owned();
-                    if TERMINAL.contains(&last_status.as_str()) {
+                    if OrderStatus::parse(&last_status).is_some_and(OrderStatus::is_terminal) {
                         record.finished_after = Some(started.elapsed());
                         record.outcome = last_status;
                         return record;
@@ -239,11 +239,15 @@ pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::
             { "sku": plan::LARGE_SKU, "name": "Load test item (large)", "unit_price_cents": plan::LARGE_PRICE_CENTS, "qty": qty },
         ],
     });
-    let http = reqwest::Client::new();
+    receive_stock(inventory_url, &receipt).await
+}
+
+/// Posts a stock receipt to the inventory (idempotent per `ingestion_id`).
+pub async fn receive_stock(inventory_url: &str, receipt: &Value) -> anyhow::Result<()> {
     let url = format!("{}/stock/receipts", inventory_url.trim_end_matches('/'));
-    let answer = http.post(&url).json(&receipt).send().await.map_err(|error| {
+    let answer = reqwest::Client::new().post(&url).json(receipt).send().await.map_err(|error| {
         anyhow::anyhow!("the inventory at {inventory_url} does not answer ({error}); pass --inventory-url")
     })?;
-    anyhow::ensure!(answer.status().is_success(), "stocking the load SKUs failed: {}", answer.text().await?);
+    anyhow::ensure!(answer.status().is_success(), "stocking failed: {}", answer.text().await?);
     Ok(())
 }

@@ -7,23 +7,30 @@ pub mod driver;
 pub mod plan;
 pub mod report;
 
-pub use driver::{LoadPlan, OrderRecord, check_api, drive, stock_skus};
+pub use driver::{LoadPlan, OrderRecord, check_api, drive, receive_stock, stock_skus};
 pub use plan::{Mix, OrderKind, Pace, Stop};
 pub use report::{Latency, LoadReport};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::time::{Duration, Instant};
 
-#[derive(clap::Args, Debug)]
-pub struct LoadgenArgs {
+/// How a client command reaches a running shop (`loadgen`, `bench-batch`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct ShopClientArgs {
     #[arg(long, env = "API_URL", default_value = "http://127.0.0.1:8080")]
     pub api_url: String,
-    /// To stock the load generator's SKUs first.
+    /// The inventory, to stock the SKUs the orders use first.
     #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
     pub inventory_url: String,
     /// An operator API key (`capstone dev` prints one; `capstone create-api-key --role operator`).
     #[arg(long, env = "CAPSTONE_API_KEY", hide_env_values = true)]
     pub api_key: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadgenArgs {
+    #[command(flatten)]
+    pub shop: ShopClientArgs,
     /// Orders per second (open loop: arrivals do not wait for earlier orders). Instead of --concurrency.
     #[arg(long, conflicts_with = "concurrency")]
     pub rate: Option<f64>,
@@ -80,8 +87,8 @@ impl LoadgenArgs {
             None => Pace::Concurrency(self.concurrency),
         };
         Ok(LoadPlan {
-            api_url: self.api_url.clone(),
-            api_key: self.api_key.clone(),
+            api_url: self.shop.api_url.clone(),
+            api_key: self.shop.api_key.clone(),
             pace,
             stop,
             mix,
@@ -118,7 +125,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         },
     };
     driver::check_api(&plan).await?;
-    driver::stock_skus(&args.inventory_url, &run_id, planned).await?;
+    driver::stock_skus(&args.shop.inventory_url, &run_id, planned).await?;
     let progress = progress_bar(plan.stop);
     let started = Instant::now();
     let records = drive(&plan, &progress).await?;
