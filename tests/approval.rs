@@ -215,6 +215,13 @@ async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
     let runs = history::activity_runs(&events);
     let release = runs.iter().find(|run| run.name == "inventory.release_stock").expect("a release");
     assert_eq!(release.outcome, "completed", "compensation runs although the workflow was cancelled");
+    let notice = runs.iter().find(|run| run.name == "notifications.send_email").expect("a notice");
+    assert_eq!(notice.outcome, "completed", "so does the customer's notice");
+    let emails = shop.emails(done["order_id"].as_str().unwrap()).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let (key, subject, body) = &emails[0];
+    assert!(key.ends_with(":cancelled") && subject.ends_with(" is cancelled"), "{key} {subject}");
+    assert!(body.contains("customer changed their mind") && body.ends_with("Nothing was charged."), "{body}");
     shop.stop().await;
 }
 

@@ -35,6 +35,24 @@ async fn a_shipping_failure_after_the_charge_refunds_then_releases() {
     assert_eq!(undo, ["payments.refund", "inventory.release_stock"]);
     let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.task_queue, "payments", "payments run on their own queue");
+
+    // The customer hears why, and that the money came back: one notice, after the refund.
+    let refund_id = done["refund_id"].as_str().unwrap();
+    let emails = shop.emails(order_id).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let (key, subject, body) = &emails[0];
+    assert_eq!(
+        (key.as_str(), subject.as_str()),
+        (&*format!("{order_id}:compensated"), &*format!("Order {order_id} could not be completed"))
+    );
+    assert!(body.contains("no carrier delivers to AQ"), "{body}");
+    assert!(body.ends_with(&format!("Your payment of 17800 cents was refunded ({refund_id}).")), "{body}");
+    let names: Vec<&str> = runs.iter().map(|run| run.name.as_str()).collect();
+    let (refund, email) = (
+        names.iter().position(|name| *name == "payments.refund").unwrap(),
+        names.iter().rposition(|name| *name == "notifications.send_email").unwrap(),
+    );
+    assert!(refund < email, "the notice follows the refund: {names:?}");
     shop.stop().await;
 }
 

@@ -177,10 +177,13 @@ async fn an_order_beyond_the_stock_is_rejected_and_holds_nothing() {
     assert!(order["reason"].as_str().unwrap().contains("stock unavailable"), "{order}");
     assert_eq!(shop.stock("PR-007").await, posters);
     assert!(shop.ledger(order_id).await.is_empty(), "no money moved");
-    assert_eq!(
-        shop.count("SELECT COUNT(*) FROM notifications_outbox WHERE recipient = $1", "ada@example.com").await,
-        0
-    );
+    // One e-mail tells the customer, and says that nothing was charged.
+    let emails = shop.emails(order_id).await;
+    assert_eq!(emails.len(), 1, "{emails:?}");
+    let (key, subject, body) = &emails[0];
+    assert_eq!(key, &format!("{order_id}:rejected"));
+    assert_eq!(subject, &format!("Order {order_id} was not accepted"));
+    assert!(body.contains("stock unavailable") && body.ends_with("Nothing was charged."), "{body}");
     // A refusal is a business outcome: the workflow itself completed normally.
     assert_eq!(
         shop.wait_until_closed(order["workflow_id"].as_str().unwrap()).await,

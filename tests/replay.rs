@@ -109,8 +109,13 @@ async fn wait_for_timer(
 /// asks for it: `all` (or `1`) records every file, a comma-separated list only those names.
 async fn save(shop: &FakeShop, workflow_id: &str, name: &str) {
     let wanted = std::env::var("RECORD_HISTORIES").unwrap_or_default();
-    if !(wanted == "all" || wanted == "1" || wanted.split(',').any(|wanted| wanted.trim() == name)) {
+    let named = wanted.split(',').any(|wanted| wanted.trim() == name);
+    if !(wanted == "all" || wanted == "1" || named) {
         println!("kept {name}.json (not in RECORD_HISTORIES)");
+        return;
+    }
+    if BEFORE_THE_NOTICE_PATCH.contains(&name) && !named {
+        println!("kept {name}.json (recorded before the notice patch: the proof that old orders replay)");
         return;
     }
     let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(workflow_id.to_owned());
@@ -119,6 +124,17 @@ async fn save(shop: &FakeShop, workflow_id: &str, name: &str) {
     std::fs::write(&path, json).unwrap();
     println!("recorded {}", path.display());
 }
+
+/// Orders that ended without completing, recorded before `OUTCOME_NOTICE_PATCH` added their
+/// notice e-mail: they have no marker and no e-mail, as orders still running at the deploy
+/// would. `all` keeps them; re-recording one takes its name.
+const BEFORE_THE_NOTICE_PATCH: [&str; 5] = [
+    "order-rejected-by-operator",
+    "order-approval-timed-out",
+    "order-cancelled-while-waiting",
+    "order-shipping-failed-refunded",
+    "order-card-declined",
+];
 
 fn decision(approve: bool) -> Decision {
     Decision { approve, operator: "alice".into(), reason: "recorded".into() }
@@ -224,6 +240,7 @@ async fn record_histories() {
     for (script, order_id, name) in [
         (Script { block_shipping: true, ..Script::default() }, "blocked", "order-shipping-failed-refunded"),
         (Script { decline_card: true, ..Script::default() }, "declined", "order-card-declined"),
+        (Script { decline_card: true, ..Script::default() }, "declined-notified", "order-card-declined-notified"),
     ] {
         let shop = FakeShop::start(script).await;
         shop.with_workers(|| async {
@@ -399,6 +416,25 @@ async fn each_stage_of_the_receipt_change_is_in_its_history() {
     assert_eq!(markers("subscription-v1-original"), 0, "stage 1 knew no patch");
     assert!(markers("subscription-v2-patched") > 0, "stage 2 records the patch marker");
     assert!(markers("subscription-v3-deprecated") > 0, "stage 3 still records it (deprecated, not removed)");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_outcome_notice_is_behind_its_patch_in_the_histories() {
+    let history = |name: &str| -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(histories_dir().join(format!("{name}.json"))).unwrap()).unwrap()
+    };
+    let has = |json: &serde_json::Value, attributes: &str| {
+        json["events"].as_array().unwrap().iter().any(|e| e["attributes"].get(attributes).is_some())
+    };
+    let e_mails = |json: &serde_json::Value| json.to_string().matches("notifications.send_email").count();
+    for name in BEFORE_THE_NOTICE_PATCH {
+        let before = history(name);
+        assert!(!has(&before, "MarkerRecordedEventAttributes"), "{name}: recorded before the patch");
+        assert_eq!(e_mails(&before), 0, "{name}: no notice then");
+    }
+    let after = history("order-card-declined-notified");
+    assert!(has(&after, "MarkerRecordedEventAttributes"), "the patch writes its marker");
+    assert!(e_mails(&after) > 0, "and the notice is sent");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -48,7 +48,7 @@ async fn a_blocked_shipment_refunds_then_releases_once_each() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "refund", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "refund", "release", "email", "record"]);
     assert!(snapshot.reason.unwrap().contains("shipping failed"));
     shop.stop().await;
 }
@@ -62,7 +62,7 @@ async fn a_declined_card_releases_without_a_refund() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "release", "email", "record"]);
     shop.stop().await;
 }
 
@@ -83,7 +83,8 @@ async fn an_operator_rejection_releases_and_never_charges() {
         .await;
     assert_eq!(snapshot.status, OrderStatus::Rejected);
     // The first `record` is the wait at the gate: operators list waiting orders from there.
-    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "record"]);
+    // The `email` is the notice that tells the customer (after the release, before the record).
+    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "email", "record"]);
     shop.stop().await;
 }
 
@@ -99,7 +100,7 @@ async fn a_cancel_during_the_approval_wait_ends_canceled_after_releasing() {
         })
         .await;
     assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "email", "record"]);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>("order-cancelled");
     let status = handle.describe(Default::default()).await.unwrap().status();
@@ -123,7 +124,7 @@ async fn a_charge_that_fails_for_any_other_reason_is_still_refunded_before_the_r
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
     assert!(snapshot.reason.as_deref().unwrap().starts_with("payment failed"), "{snapshot:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "email", "record"]);
     shop.stop().await;
 }
 
@@ -141,7 +142,7 @@ async fn a_cancel_while_charging_undoes_the_charge_and_the_reservation() {
         })
         .await;
     assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "record"]);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "email", "record"]);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     shop.stop().await;
 }

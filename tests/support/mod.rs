@@ -405,6 +405,19 @@ impl TestShop {
         .expect("the ledger is readable")
     }
 
+    /// `(message_key, subject, body)` of every e-mail about an order (message keys are
+    /// `{order_id}:{kind}`).
+    pub async fn emails(&self, order_id: &str) -> Vec<(String, String, String)> {
+        sqlx::query_as(
+            "SELECT message_key, subject, body FROM notifications_outbox WHERE message_key LIKE $1 || ':%' \
+             ORDER BY message_key",
+        )
+        .bind(order_id)
+        .fetch_all(self.db())
+        .await
+        .expect("the outbox is readable")
+    }
+
     pub async fn count(&self, sql: &'static str, value: &str) -> i64 {
         sqlx::query_scalar(sql).bind(value).fetch_one(self.db()).await.expect("the count query runs")
     }

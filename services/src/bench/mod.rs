@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod minimal;
 pub mod procfs;
+pub mod saturation;
 pub mod steps;
 pub mod system;
 
@@ -29,6 +30,8 @@ use crate::{
         dev_server::{DevServer, DevServerConfig},
     },
 };
+use indicatif::ProgressBar;
+use saturation::{Measured, SaturationRun, Window};
 use serde::Serialize;
 use std::{
     path::PathBuf,
@@ -38,7 +41,8 @@ use system::{ProcessSystem, SERVICES, WORKERS};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {
-    /// Orders of the saturation run.
+    /// Orders of each saturation run (at least 4 per client: its steady state is measured,
+    /// between the ramp-up and the drain).
     #[arg(long, default_value_t = 300)]
     pub orders: u64,
     /// Clients of the first saturation run (each follows its order to the end); the runs
@@ -69,7 +73,11 @@ pub struct BenchArgs {
 struct Figures {
     cores: usize,
     concurrency: usize,
+    /// The fastest saturation run, whole (latencies, outcomes; its throughput counts the
+    /// ramp-up and the drain).
     saturation: LoadReport,
+    /// Its steady state: every per-order figure and the saturation ratio come from here.
+    saturation_window: Window,
     server_cpu_ms_per_order: f64,
     ours_cpu_ms_per_order: f64,
     /// Our CPU per order, by role (ms).
@@ -137,10 +145,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         .collect::<anyhow::Result<_>>()?;
 
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    // Enough for the warm-up, up to three saturation runs and the half-peak run: an order
-    // refused for want of stock would be a cheap order, and flatter the figures.
+    let ramp = [args.concurrency, args.concurrency * 2, args.concurrency * 4];
+    // Enough for the warm-up, every saturation run and the half-peak run: an order refused
+    // for want of stock would be a cheap order, and flatter the figures.
     const WARM_UP: u64 = 40;
-    loadgen::stock_skus(system.url("inventory"), &run_id, WARM_UP + 3 * args.orders + args.half_peak_orders + 100)
+    let saturation_orders: u64 = ramp.iter().map(|clients| saturation::orders_for(args.orders, *clients)).sum();
+    loadgen::stock_skus(system.url("inventory"), &run_id, WARM_UP + saturation_orders + args.half_peak_orders + 100)
         .await?;
     let plan = |pace, count, tag: &str| LoadPlan {
         api_url: system.url("api").to_owned(),
@@ -153,40 +163,47 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         order_timeout: Duration::from_secs(300),
     };
     step(started, &format!("warming up: {WARM_UP} orders"));
-    run_load(&plan(Pace::Concurrency(4), WARM_UP, "warm")).await?;
+    run_load(&plan(Pace::Concurrency(4), WARM_UP, "warm"), &loadgen::progress_bar(Stop::Count(WARM_UP))).await?;
 
     let roles: Vec<(&'static str, u32)> =
         SERVICES.iter().chain(WORKERS.iter()).filter_map(|role| Some((*role, system.pid(role)?))).collect();
+    let measured = Measured { server_pid, roles: &roles };
     // Saturation: more clients until more clients bring no more orders per second; the
-    // figures (and the CPU per order) are those of the fastest run.
+    // figures (and the CPU per order) are those of the fastest run's steady state.
     let mut best: Option<SaturationRun> = None;
-    for clients in [args.concurrency, args.concurrency * 2, args.concurrency * 4] {
-        step(started, &format!("saturation: {} orders, {clients} clients", args.orders));
-        let plan = plan(Pace::Concurrency(clients), args.orders, &format!("sat{clients}"));
-        let run = saturate(clients, &plan, server_pid, &roles).await?;
+    for clients in ramp {
+        let orders = saturation::orders_for(args.orders, clients);
+        step(started, &format!("saturation: {orders} orders, {clients} clients"));
+        let run = saturation::saturate(
+            clients,
+            &plan(Pace::Concurrency(clients), orders, &format!("sat{clients}")),
+            &measured,
+        )
+        .await?;
         let faster =
-            best.as_ref().is_none_or(|previous| run.report.finished_per_sec > previous.report.finished_per_sec * 1.05);
+            best.as_ref().is_none_or(|previous| run.window.orders_per_sec > previous.window.orders_per_sec * 1.05);
         if !faster {
             break;
         }
         best = Some(run);
     }
-    let SaturationRun { clients, report: saturation, server_cpu, ours_cpu_ms_by_role, load_cpu } =
-        best.expect("one saturation run at least");
-    let orders = saturation.orders as f64;
-    let ours_cpu: f64 = ours_cpu_ms_by_role.iter().map(|(_, ms)| ms * orders / 1000.0).sum();
+    let SaturationRun { clients, report: saturation, window } = best.expect("one saturation run at least");
     let cores = procfs::cores();
-    let server_cpu_per_order = server_cpu / orders;
+    let server_cpu_per_order = window.server_cpu / window.orders.max(1) as f64;
     let ceiling = cores as f64 / server_cpu_per_order;
     let peak_rss: Vec<(String, f64, f64)> = idle_rss
         .iter()
         .map(|(role, idle)| Ok((role.clone(), *idle, procfs::rss_mib(system.pid(role).unwrap_or(0))?.1)))
         .collect::<anyhow::Result<_>>()?;
 
-    let half_rate = saturation.finished_per_sec / 2.0;
+    let half_rate = window.orders_per_sec / 2.0;
     step(started, &format!("half the peak: {} orders at {half_rate:.1}/s", args.half_peak_orders));
     let steps_before = steps::read(system.url("api")).await?;
-    let half_peak = run_load(&plan(Pace::PerSecond(half_rate), args.half_peak_orders, "half")).await?;
+    let half_peak = run_load(
+        &plan(Pace::PerSecond(half_rate), args.half_peak_orders, "half"),
+        &loadgen::progress_bar(Stop::Count(args.half_peak_orders)),
+    )
+    .await?;
     let half_peak_steps_p99_ms = steps::quantile_ms(&steps_before, &steps::read(system.url("api")).await?, 0.99);
 
     step(started, &format!("reference: {} no-op and {} one-activity workflows", args.minimal, args.minimal));
@@ -208,13 +225,18 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         cores,
         concurrency: clients,
         server_cpu_ms_per_order: server_cpu_per_order * 1000.0,
-        ours_cpu_ms_per_order: ours_cpu / orders * 1000.0,
-        ours_cpu_ms_by_role,
-        load_generator_cpu_ms_per_order: load_cpu / orders * 1000.0,
+        ours_cpu_ms_per_order: window.ms_per_order(window.ours_cpu()),
+        ours_cpu_ms_by_role: window
+            .ours_cpu_by_role
+            .iter()
+            .map(|(role, seconds)| (role.clone(), window.ms_per_order(*seconds)))
+            .collect(),
+        load_generator_cpu_ms_per_order: window.ms_per_order(window.load_cpu),
         ceiling_orders_per_sec: ceiling,
-        saturation_to_ceiling: saturation.finished_per_sec / ceiling,
-        ours_to_server_cpu: ours_cpu / server_cpu,
+        saturation_to_ceiling: window.orders_per_sec / ceiling,
+        ours_to_server_cpu: window.ours_cpu() / window.server_cpu,
         saturation,
+        saturation_window: window,
         half_peak,
         half_peak_steps_p99_ms,
         noop,
@@ -233,45 +255,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One saturation run and what it cost each process.
-struct SaturationRun {
-    clients: usize,
-    report: LoadReport,
-    /// CPU seconds of the Temporal server during the run.
-    server_cpu: f64,
-    /// CPU ms per order of each of our roles.
-    ours_cpu_ms_by_role: Vec<(String, f64)>,
-    /// CPU seconds of this process (the load generator's clients).
-    load_cpu: f64,
-}
-
-async fn saturate(
-    clients: usize,
-    plan: &LoadPlan,
-    server_pid: u32,
-    roles: &[(&'static str, u32)],
-) -> anyhow::Result<SaturationRun> {
-    let cpu_by_role =
-        || -> anyhow::Result<Vec<f64>> { roles.iter().map(|(_, pid)| procfs::cpu_seconds(*pid)).collect() };
-    let (server_before, ours_before) = (procfs::cpu_seconds(server_pid)?, cpu_by_role()?);
-    let load_before = procfs::cpu_seconds(std::process::id())?;
-    let report = run_load(plan).await?;
-    let server_cpu = procfs::cpu_seconds(server_pid)? - server_before;
-    let load_cpu = procfs::cpu_seconds(std::process::id())? - load_before;
-    let orders = report.orders as f64;
-    let ours_cpu_ms_by_role = roles
-        .iter()
-        .zip(cpu_by_role()?.iter().zip(&ours_before))
-        .map(|((role, _), (after, before))| (role.to_string(), (after - before) / orders * 1000.0))
-        .collect();
-    Ok(SaturationRun { clients, report, server_cpu, ours_cpu_ms_by_role, load_cpu })
-}
-
-async fn run_load(plan: &LoadPlan) -> anyhow::Result<LoadReport> {
-    let Stop::Count(count) = plan.stop else { unreachable!("the benchmark runs count a fixed number of orders") };
-    let progress = loadgen::progress_bar(Stop::Count(count));
+/// Runs `plan` (its progress on `progress`) and fails unless every order completed.
+async fn run_load(plan: &LoadPlan, progress: &ProgressBar) -> anyhow::Result<LoadReport> {
     let started = Instant::now();
-    let records = loadgen::drive(plan, &progress).await?;
+    let records = loadgen::drive(plan, progress).await?;
     progress.finish_and_clear();
     let report = LoadReport::new(&records, started.elapsed());
     // Plain orders only: every one must complete, or the figures are not those of a saga.
@@ -291,7 +278,7 @@ fn verdict(met: bool) -> &'static str {
 }
 
 fn print(f: &Figures) {
-    let s = &f.saturation;
+    let (s, w) = (&f.saturation, &f.saturation_window);
     println!();
     println!("Machine: {} cores. Every figure below is from this one run.", f.cores);
     println!();
@@ -300,9 +287,16 @@ fn print(f: &Figures) {
     println!(
         "Saturation ({:>3} clients)            {:>8.1} orders/s = {:.2} of the ceiling   (target >= 0.70: {})",
         f.concurrency,
-        s.finished_per_sec,
+        w.orders_per_sec,
         f.saturation_to_ceiling,
         verdict(f.saturation_to_ceiling >= 0.7)
+    );
+    println!(
+        "  steady state                      {} orders in {:.1} s, cores {:.0}% busy (whole run with ramp-up and drain: {:.1} orders/s)",
+        w.orders,
+        w.secs,
+        w.machine_busy * 100.0,
+        s.finished_per_sec
     );
     println!(
         "Our CPU per order (7 processes)     {:>8.1} ms = {:.2} of the server's     (target <= 0.25: {})",

@@ -33,6 +33,21 @@ pub fn rss_mib(pid: u32) -> anyhow::Result<(f64, f64)> {
     Ok((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The whole machine's CPU seconds so far, from /proc/stat: `(busy, all)`, summed over every
+/// core. Busy is everything but idle and I/O wait; between two readings it says how much of the
+/// machine was in use, whoever used it.
+pub fn machine_cpu_seconds() -> anyhow::Result<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let line = stat.lines().find(|line| line.starts_with("cpu ")).context("no cpu line in /proc/stat")?;
+    // user nice system idle iowait irq softirq steal (guest time is already in user and nice).
+    let ticks: Vec<u64> = line.split_whitespace().skip(1).take(8).map(str::parse).collect::<Result<_, _>>()?;
+    anyhow::ensure!(ticks.len() == 8, "an unexpected /proc/stat cpu line: {line}");
+    let all: u64 = ticks.iter().sum();
+    let idle = ticks[3] + ticks[4];
+    let per_second = clock_ticks_per_second();
+    Ok(((all - idle) as f64 / per_second, all as f64 / per_second))
+}
+
 /// CPUs this machine has.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map(usize::from).unwrap_or(1)
@@ -54,5 +69,7 @@ mod tests {
         assert!(cpu_seconds(pid).unwrap() > before);
         let (now, peak) = rss_mib(pid).unwrap();
         assert!(now > 1.0 && peak >= now, "{now} {peak}");
+        let (busy, all) = machine_cpu_seconds().unwrap();
+        assert!(busy > 0.0 && all > busy, "{busy} {all}");
     }
 }

@@ -3,10 +3,12 @@
 //! reserve stock -> approval gate (large orders) -> charge payment -> ship (child
 //! `ShipmentWorkflow`) -> e-mail confirmation -> record the final state in the api's read
 //! model. A failure, a rejection or a cancellation after a step runs the compensations of the
-//! steps already done, newest first (refund, then release).
+//! steps already done, newest first (refund, then release), then e-mails the customer a
+//! notice (behind `patched(OUTCOME_NOTICE_PATCH)`: orders that ended before it replay).
 
 mod approval;
 mod compensation;
+mod emails;
 mod model;
 mod outcome;
 pub mod retry_policies;
@@ -15,6 +17,7 @@ pub mod visibility;
 mod workflow;
 
 pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision, SignalPayload};
+pub use emails::OUTCOME_NOTICE_PATCH;
 pub use model::{
     OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };

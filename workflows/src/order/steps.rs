@@ -8,7 +8,6 @@ use super::{ApprovalState, OrderInput, OrderStatus, OrderWorkflow, retry_policie
 use crate::contracts::{
     failures,
     inventory::{InventoryActivities, ReservationStatus, ReserveStockRequest},
-    notifications::{NotificationActivities, SendEmailRequest},
     payments::{Charge, ChargePurpose, ChargeRequest, charge_activity_name},
     read_model::ReadModelActivities,
 };
@@ -22,8 +21,8 @@ use temporalio_common::{
     },
 };
 use temporalio_sdk::{
-    ActivityCloseTimeouts, ActivityOptions, CancellableFuture, ChildWorkflowOptions, TimerResult,
-    WorkflowCancellationToken, WorkflowContext, WorkflowResult, workflows::select,
+    ActivityOptions, CancellableFuture, ChildWorkflowOptions, TimerResult, WorkflowCancellationToken, WorkflowContext,
+    WorkflowResult, workflows::select,
 };
 
 /// How the approval wait ended.
@@ -249,37 +248,6 @@ impl OrderWorkflow {
         });
         Self::note(ctx, format!("shipped with {} ({})", shipment.carrier, shipment.tracking_number));
         Ok(())
-    }
-
-    /// The parcel is on its way: a lost e-mail must not undo the order, so this step only
-    /// retries (for up to a day) and notes a final failure instead of compensating.
-    async fn send_confirmation(ctx: &WorkflowContext<Self>, input: &OrderInput) {
-        Self::advance(ctx, OrderStatus::SendingConfirmation, "sending confirmation e-mail");
-        let tracking = ctx.state(|s| s.snapshot.tracking_number.clone()).unwrap_or_default();
-        let request = SendEmailRequest {
-            message_key: format!("{}:confirmation", input.order_id),
-            // An order started without an address (by hand, by a test) goes to its customer id.
-            to: if input.email.is_empty() { input.customer_id.clone() } else { input.email.clone() },
-            subject: format!("Order {} is on its way", input.order_id),
-            body: format!(
-                "We charged {} cents and shipped your order. Tracking number: {tracking}.",
-                input.total_cents
-            ),
-        };
-        // 10 s per attempt, retried for up to a day in all: the notifications service may be
-        // down for a while, and the e-mail is worth sending late.
-        let options = ActivityOptions::with_close_timeouts(ActivityCloseTimeouts::ScheduleAndStartToClose {
-            schedule_to_close: Duration::from_secs(24 * 3600),
-            start_to_close: Duration::from_secs(10),
-        })
-        .task_queue(input.settings.activity_task_queue.clone())
-        .retry_policy(retry_policies::until_it_succeeds())
-        .cancellation_token(WorkflowCancellationToken::new())
-        .build();
-        match ctx.execute_activity(NotificationActivities::send_email, request, options).await {
-            Ok(receipt) => Self::note(ctx, format!("confirmation e-mail queued ({})", receipt.message_key)),
-            Err(error) => Self::note(ctx, format!("confirmation e-mail failed for good: {error}")),
-        }
     }
 
     /// Writes the order's state to the api's read model (retried until the api takes it): when

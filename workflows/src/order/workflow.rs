@@ -3,6 +3,7 @@
 
 use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, SignalPayload};
 use super::compensation::Compensations;
+use super::emails::OUTCOME_NOTICE_PATCH;
 use super::{OrderInput, OrderSnapshot, OrderStatus, visibility};
 use crate::contracts::Address;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -61,6 +62,11 @@ impl OrderWorkflow {
                 }
                 ctx.state_mut(|s| s.snapshot.reason = Some(stop.reason.clone()));
                 Self::advance(ctx, stop.status, stop.reason);
+                // Added after orders had run without it: the marker this writes in the history
+                // keeps those orders replaying (their histories have no e-mail here).
+                if ctx.patched(OUTCOME_NOTICE_PATCH) {
+                    Self::send_outcome_notice(ctx, &input).await;
+                }
             }
         }
         Self::record_in_read_model(ctx, &input).await?;
