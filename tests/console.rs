@@ -90,6 +90,30 @@ async fn open_browser(driver: &ChromeDriver, profile: &std::path::Path) -> Brows
         .expect("a Chromium session")
 }
 
+/// A headless Chromium for one test. Fields drop in order: the session, its profile, then
+/// chromedriver (and with it the browser's whole process group).
+struct Console {
+    browser: Browser,
+    _profile: tempfile::TempDir,
+    _driver: ChromeDriver,
+}
+
+impl Console {
+    async fn start() -> Self {
+        let driver = start_chromedriver().await;
+        let profile = tempfile::tempdir().unwrap();
+        let browser = open_browser(&driver, profile.path()).await;
+        Self { browser, _profile: profile, _driver: driver }
+    }
+
+    /// Opens the console with the operator key and waits for `ready`. The key travels in the
+    /// fragment, as `capstone dev` prints it: never sent to the server.
+    async fn open(&self, shop: &TestShop, ready: &str) {
+        self.browser.goto(&format!("{}/#key={}", shop.api_url(), shop.operator_key)).await.unwrap();
+        self.browser.wait().at_most(PATIENCE).for_element(Locator::Css(ready)).await.unwrap();
+    }
+}
+
 /// The text of `css`, asked again when the page redrew the element between finding it and
 /// reading it (the detail is redrawn at every poll).
 async fn text_of(browser: &Browser, css: &str) -> String {
@@ -124,14 +148,11 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         return;
     }
     let shop = TestShop::start().await;
-    let driver = start_chromedriver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let browser = open_browser(&driver, profile.path()).await;
+    let console = Console::start().await;
+    let browser = &console.browser;
 
     shop.with_workers(|| async {
-        // The key travels in the fragment, as `capstone dev` prints it: never sent to the server.
-        browser.goto(&format!("{}/#key={}", shop.api_url(), shop.operator_key)).await.unwrap();
-        browser.wait().at_most(PATIENCE).for_element(Locator::Css("#order-lines select option")).await.unwrap();
+        console.open(&shop, "#order-lines select option").await;
         assert_eq!(browser.find(Locator::Css("#key-state")).await.unwrap().text().await.unwrap(), "key set");
 
         // 3 monitors at 349.00: above the 1000.00 threshold, so an operator must decide.
@@ -200,7 +221,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         assert_eq!(shop.ledger(&refunded_id).await, vec![("charge".to_owned(), 34_900), ("refund".to_owned(), 34_900)]);
     })
     .await;
-    browser.close().await.unwrap();
+    console.browser.clone().close().await.unwrap();
     shop.stop().await;
 }
 
@@ -238,13 +259,11 @@ async fn the_batch_and_subscription_views_follow_their_workflows() {
         return;
     }
     let shop = TestShop::start().await;
-    let driver = start_chromedriver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let browser = open_browser(&driver, profile.path()).await;
+    let console = Console::start().await;
+    let browser = &console.browser;
 
     shop.with_workers(|| async {
-        browser.goto(&format!("{}/#key={}", shop.api_url(), shop.operator_key)).await.unwrap();
-        browser.wait().at_most(PATIENCE).for_element(Locator::Css("#batch-form select option")).await.unwrap();
+        console.open(&shop, "#batch-form select option").await;
 
         // A batch of three orders: the view follows the parent's `progress` query to the end.
         browser.find(Locator::Css("button[data-tab=batches]")).await.unwrap().click().await.unwrap();
@@ -282,6 +301,6 @@ async fn the_batch_and_subscription_views_follow_their_workflows() {
         assert_eq!(shop.wait_until_closed(&workflow_id).await, WorkflowExecutionStatus::Completed);
     })
     .await;
-    browser.close().await.unwrap();
+    console.browser.clone().close().await.unwrap();
     shop.stop().await;
 }

@@ -30,15 +30,7 @@ fn help(args: &[&str]) -> String {
 
 /// The subcommands `capstone --help` lists.
 fn roles() -> BTreeSet<String> {
-    let text = help(&[]);
-    let commands = text.split("Commands:").nth(1).expect("a Commands section");
-    commands
-        .lines()
-        .skip(1)
-        .take_while(|line| !line.trim().is_empty())
-        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
-        .filter(|name| name != "help")
-        .collect()
+    capstone::cli::subcommand_names().into_iter().collect()
 }
 
 /// Every `[env: NAME=...]` of every role's `--help`.

@@ -5,7 +5,6 @@
 use std::{
     collections::BTreeSet,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 fn repo(path: &str) -> PathBuf {
@@ -26,40 +25,40 @@ fn pages() -> Vec<PathBuf> {
 }
 
 fn subcommands() -> BTreeSet<String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_capstone")).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&output.stdout).into_owned();
-    let commands = help.split("Commands:").nth(1).expect("a Commands section");
-    commands
-        .lines()
-        .skip(1)
-        .take_while(|line| !line.trim().is_empty())
-        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
-        .collect()
+    capstone::cli::subcommand_names().into_iter().chain(["help".to_owned()]).collect()
 }
 
 /// Commands the exercises ask learners to add: named in the docs, not in the binary yet.
 const EXERCISE_COMMANDS: [&str; 1] = ["revoke-api-key"];
 
-/// The text outside fenced blocks and `inline` code.
-fn prose(text: &str) -> String {
-    let mut out = String::new();
-    let mut fenced = false;
+/// A page, split into what the checks read: the prose (outside fenced blocks and `inline`
+/// code), the lines of its fenced blocks, and its `inline` code spans.
+struct Markdown {
+    prose: String,
+    fenced: Vec<String>,
+    inline: Vec<String>,
+}
+
+fn markdown(text: &str) -> Markdown {
+    let mut page = Markdown { prose: String::new(), fenced: Vec::new(), inline: Vec::new() };
+    let mut in_fence = false;
     for line in text.lines() {
         if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if !fenced {
-            out.extend(line.split('`').step_by(2));
-            out.push('\n');
+            in_fence = !in_fence;
+        } else if in_fence {
+            page.fenced.push(line.to_owned());
+        } else {
+            page.prose.extend(line.split('`').step_by(2));
+            page.prose.push('\n');
+            page.inline.extend(line.split('`').skip(1).step_by(2).map(str::to_owned));
         }
     }
-    out
+    page
 }
 
 /// The targets of `[text](target)` links in the prose.
 fn links(text: &str) -> Vec<String> {
-    let text = prose(text);
+    let text = markdown(text).prose;
     text.match_indices("](")
         .filter_map(|(at, _)| {
             let rest = &text[at + 2..];
@@ -71,20 +70,8 @@ fn links(text: &str) -> Vec<String> {
 
 /// Code: fenced blocks and `inline` spans.
 fn code(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
-            continue;
-        }
-        if fenced {
-            out.push(line.to_owned());
-        } else {
-            out.extend(line.split('`').skip(1).step_by(2).map(str::to_owned));
-        }
-    }
-    out
+    let Markdown { fenced, inline, .. } = markdown(text);
+    fenced.into_iter().chain(inline).collect()
 }
 
 #[test]
@@ -190,17 +177,6 @@ struct Sources {
     text: String,
 }
 
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|extension| extension == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 fn is_identifier(word: &str) -> bool {
     word.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -209,8 +185,9 @@ fn is_identifier(word: &str) -> bool {
 fn sources() -> Sources {
     let mut files = Vec::new();
     for dir in ["workflows", "activities", "services", "tests"] {
-        rust_files(&repo(dir), &mut files);
+        files_under(&repo(dir), &mut files);
     }
+    files.retain(|file| file.extension().is_some_and(|extension| extension == "rs"));
     let mut sources = Sources { items: BTreeSet::new(), names: BTreeSet::new(), text: String::new() };
     // Not this file: its own test names misspelt symbols on purpose.
     files.retain(|file| !file.ends_with("tests/docs.rs"));
@@ -243,46 +220,36 @@ fn sources() -> Sources {
 /// The Rust symbols in `text`'s inline code that our sources do not have.
 fn unknown_symbols(text: &str, sources: &Sources) -> Vec<String> {
     let mut unknown = Vec::new();
-    let mut fenced = false;
-    for line in text.lines() {
-        if line.trim_start().starts_with("```") {
-            fenced = !fenced;
+    for span in markdown(text).inline {
+        let symbol = span.trim().trim_end_matches("()").trim_end_matches('!');
+        let segments: Vec<&str> = symbol.split("::").collect();
+        if !segments.iter().all(|segment| is_identifier(segment)) {
             continue;
         }
-        if fenced {
-            continue;
-        }
-        for span in line.split('`').skip(1).step_by(2) {
-            let symbol = span.trim().trim_end_matches("()").trim_end_matches('!');
-            let segments: Vec<&str> = symbol.split("::").collect();
-            if !segments.iter().all(|segment| is_identifier(segment)) {
-                continue;
-            }
-            let checked: &[&str] = if segments.len() > 1 {
-                if OUR_CRATES.contains(&segments[0]) {
-                    &segments[1..]
-                } else if sources.items.contains(segments[0]) {
-                    &segments
-                } else {
-                    continue; // another crate's path
-                }
-            } else if span.trim().ends_with("()") {
+        let checked: &[&str] = if segments.len() > 1 {
+            if OUR_CRATES.contains(&segments[0]) {
+                &segments[1..]
+            } else if sources.items.contains(segments[0]) {
                 &segments
             } else {
-                let ours = symbol.starts_with(|c: char| c.is_ascii_uppercase())
-                    && OUR_TYPE_SUFFIXES.iter().any(|suffix| symbol.len() > suffix.len() && symbol.ends_with(suffix));
-                if !ours {
-                    continue;
-                }
-                &segments
-            };
-            let known = checked.iter().all(|segment| sources.names.contains(*segment))
-                || sources.text.contains(symbol)
-                || EXERCISE_SYMBOLS.contains(&symbol)
-                || EXTERNAL_NAMES.contains(&symbol);
-            if !known {
-                unknown.push(span.trim().to_owned());
+                continue; // another crate's path
             }
+        } else if span.trim().ends_with("()") {
+            &segments
+        } else {
+            let ours = symbol.starts_with(|c: char| c.is_ascii_uppercase())
+                && OUR_TYPE_SUFFIXES.iter().any(|suffix| symbol.len() > suffix.len() && symbol.ends_with(suffix));
+            if !ours {
+                continue;
+            }
+            &segments
+        };
+        let known = checked.iter().all(|segment| sources.names.contains(*segment))
+            || sources.text.contains(symbol)
+            || EXERCISE_SYMBOLS.contains(&symbol)
+            || EXTERNAL_NAMES.contains(&symbol);
+        if !known {
+            unknown.push(span.trim().to_owned());
         }
     }
     unknown
@@ -330,8 +297,8 @@ const EXERCISE_AND_SDK_FILES: [&str; 7] = [
 ];
 const FILE_EXTENSIONS: [&str; 12] = ["rs", "md", "yml", "yaml", "json", "sh", "sql", "toml", "html", "js", "css", "py"];
 
-/// Every file in the checkout, as `/`-separated paths from its root (no target, no hidden).
-fn repo_files(dir: &Path, out: &mut Vec<String>) {
+/// Every file under `dir`, hidden ones and `target` left out.
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy();
@@ -339,45 +306,37 @@ fn repo_files(dir: &Path, out: &mut Vec<String>) {
             continue;
         }
         if path.is_dir() {
-            repo_files(&path, out);
+            files_under(&path, out);
         } else {
-            out.push(path.strip_prefix(repo("")).unwrap().to_string_lossy().replace('\\', "/"));
+            out.push(path);
         }
     }
 }
 
 #[test]
 fn every_file_named_in_the_docs_code_exists() {
-    let mut files = Vec::new();
-    repo_files(&repo(""), &mut files);
+    let mut paths = Vec::new();
+    files_under(&repo(""), &mut paths);
+    let files: Vec<String> =
+        paths.iter().map(|path| path.strip_prefix(repo("")).unwrap().to_string_lossy().replace('\\', "/")).collect();
     let mut missing = Vec::new();
     for page in pages() {
         let text = std::fs::read_to_string(&page).unwrap();
-        let mut fenced = false;
-        for line in text.lines() {
-            if line.trim_start().starts_with("```") {
-                fenced = !fenced;
+        for span in markdown(&text).inline {
+            // `path/to/file.rs` or `path/to/file.rs:42`; not globs, variables or commands.
+            let path = span.trim().split(':').next().unwrap_or_default();
+            let looks_like_a_file = path.contains('/')
+                && path.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+                && path.rsplit_once('.').is_some_and(|(_, extension)| FILE_EXTENSIONS.contains(&extension));
+            if !looks_like_a_file || EXERCISE_AND_SDK_FILES.contains(&path) {
                 continue;
             }
-            if fenced {
-                continue;
-            }
-            for span in line.split('`').skip(1).step_by(2) {
-                // `path/to/file.rs` or `path/to/file.rs:42`; not globs, variables or commands.
-                let path = span.trim().split(':').next().unwrap_or_default();
-                let looks_like_a_file = path.contains('/')
-                    && path.chars().all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
-                    && path.rsplit_once('.').is_some_and(|(_, extension)| FILE_EXTENSIONS.contains(&extension));
-                if !looks_like_a_file || EXERCISE_AND_SDK_FILES.contains(&path) {
-                    continue;
-                }
-                // From the root, from the page, or a crate-relative path (`order/steps.rs`).
-                let exists = repo(path).exists()
-                    || page.parent().unwrap().join(path).exists()
-                    || files.iter().any(|file| file.ends_with(&format!("/{path}")));
-                if !exists {
-                    missing.push(format!("{}: `{path}`", page.strip_prefix(repo("")).unwrap_or(&page).display()));
-                }
+            // From the root, from the page, or a crate-relative path (`order/steps.rs`).
+            let exists = repo(path).exists()
+                || page.parent().unwrap().join(path).exists()
+                || files.iter().any(|file| file.ends_with(&format!("/{path}")));
+            if !exists {
+                missing.push(format!("{}: `{path}`", page.strip_prefix(repo("")).unwrap_or(&page).display()));
             }
         }
     }

@@ -242,3 +242,46 @@ async fn hello_workflow_greets_after_a_durable_timer() {
     assert_eq!(kinds.last(), Some(&EventType::WorkflowExecutionCompleted));
     shop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_client_can_wait_for_an_order_to_change_instead_of_polling() {
+    let shop = TestShop::start().await;
+    // No workers yet: the order stays RECEIVED, so the wait runs to its end.
+    let accepted = shop.place(&orders::example()).await;
+    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let wait = |secs: u64| format!("/orders/{order_id}?source=read_model&changed_from=RECEIVED&wait_secs={secs}");
+    let started = std::time::Instant::now();
+    let (status, order) = shop.get(&wait(1)).await;
+    assert_eq!((status, order["status"].as_str()), (StatusCode::OK, Some("RECEIVED")), "{order}");
+    assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited: {:?}", started.elapsed());
+
+    // With workers: one look of up to 20 s answers when the workflow records the end.
+    let (order, took) = shop
+        .with_workers(|| async {
+            let started = std::time::Instant::now();
+            let (status, order) = shop.get(&wait(20)).await;
+            assert_eq!(status, StatusCode::OK, "{order}");
+            (order, started.elapsed())
+        })
+        .await;
+    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert!(took < std::time::Duration::from_secs(15), "answered at the change, not at the deadline: {took:?}");
+
+    // A wait that cannot be served is refused, naming what is wrong.
+    for (query, problem) in [
+        ("source=read_model&changed_from=RECEIVED", "changed_from and wait_secs go together"),
+        ("changed_from=RECEIVED&wait_secs=5", "needs source=read_model"),
+        ("source=read_model&changed_from=SHIPPED_MAYBE&wait_secs=5", "must be an order status"),
+        ("source=read_model&changed_from=RECEIVED&wait_secs=0", "wait_secs must be 1 to 20"),
+        ("source=read_model&changed_from=RECEIVED&wait_secs=600", "wait_secs must be 1 to 20"),
+    ] {
+        let (status, body) = shop.get(&format!("/orders/{order_id}?{query}")).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_request")),
+            "{query}"
+        );
+        assert!(body["detail"].as_str().unwrap().contains(problem), "{query}: {body}");
+    }
+    shop.stop().await;
+}

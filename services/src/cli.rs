@@ -183,6 +183,13 @@ pub struct ActivityWorkerArgs {
 /// How long a role waits for Temporal to come up before giving up.
 const TEMPORAL_PATIENCE: Duration = Duration::from_secs(60);
 
+/// The names of `capstone`'s subcommands, as `--help` lists them (the docs and deploy tests
+/// check every command and role they name against it).
+pub fn subcommand_names() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command().get_subcommands().map(|command| command.get_name().to_owned()).collect()
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end: dropping it flushes the traces not yet exported.

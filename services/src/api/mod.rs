@@ -10,6 +10,7 @@ pub mod api_keys;
 mod batches;
 mod console;
 mod create_order;
+mod order_changes;
 mod order_list;
 mod read_model;
 mod routes;
@@ -67,6 +68,8 @@ pub(crate) struct ApiState {
     temporal: Client,
     http: reqwest::Client,
     settings: Arc<ApiSettings>,
+    /// Who waits on which order (long polling of `GET /orders/{id}`).
+    order_changes: Arc<order_changes::OrderChanges>,
 }
 
 impl ApiState {
@@ -108,6 +111,7 @@ pub async fn start(
     }
     let http =
         reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(5)).build()?;
-    let state = ApiState { db, temporal, http, settings: Arc::new(settings) };
+    let order_changes = Arc::new(order_changes::OrderChanges::new(shutdown.clone()));
+    let state = ApiState { db, temporal, http, settings: Arc::new(settings), order_changes };
     start_service(NAME, service_router(NAME, routes::routes(state), None), addr, shutdown).await
 }

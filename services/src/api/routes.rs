@@ -2,7 +2,7 @@
 //! |--------------------------------|--------------------------------------------------------|
 //! | `POST /orders`                 | accept an order, start its saga (202); idempotent      |
 //! | `GET /orders`, `/orders/count` | find orders: visibility or read model (`order_list.rs`) |
-//! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model (`?source=read_model`) |
+//! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model (`?source=read_model`, which can wait for a change: `order_changes.rs`) |
 //! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
 //! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
 //! | `PUT /orders/{id}/shipping-address` | change the address before shipping             |
@@ -15,6 +15,7 @@
 //! Every route but the console's page needs an API key; `access.rs` says which role may call
 //! which.
 
+use super::order_changes::MAX_WAIT_SECS;
 use super::{
     ApiState, access, actions, api_keys::Caller, batches, console, create_order, order_list, read_model, subscriptions,
     views::OrderView,
@@ -33,7 +34,7 @@ use axum::{
     middleware,
     routing::{get, post, put},
 };
-use capstone_workflows::order::{OrderSnapshot, OrderWorkflow};
+use capstone_workflows::order::{OrderSnapshot, OrderStatus, OrderWorkflow};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -105,6 +106,34 @@ struct GetOrderParams {
     /// `read_model`: answer from the read model only, without asking the workflow (cheap:
     /// one row; what a client polling many orders wants, e.g. `capstone loadgen`).
     source: Option<String>,
+    /// With `source=read_model`: answer once the recorded status is not this one...
+    changed_from: Option<String>,
+    /// ...or after this many seconds (1 to `MAX_WAIT_SECS`), with the order unchanged.
+    wait_secs: Option<u64>,
+}
+
+impl GetOrderParams {
+    /// The long poll asked for, if any: the status to leave, and how long to wait for it.
+    fn long_poll(&self) -> ApiResult<Option<(OrderStatus, Duration)>> {
+        let (changed_from, wait_secs) = match (&self.changed_from, self.wait_secs) {
+            (None, None) => return Ok(None),
+            (Some(status), Some(secs)) => (status, secs),
+            _ => return Err(ApiError::invalid("invalid_request", "changed_from and wait_secs go together")),
+        };
+        if self.source.as_deref() != Some("read_model") {
+            return Err(ApiError::invalid("invalid_request", "waiting for a change needs source=read_model"));
+        }
+        let status = OrderStatus::parse(changed_from).ok_or_else(|| {
+            ApiError::invalid("invalid_request", format!("changed_from must be an order status, got {changed_from:?}"))
+        })?;
+        if !(1..=MAX_WAIT_SECS).contains(&wait_secs) {
+            return Err(ApiError::invalid(
+                "invalid_request",
+                format!("wait_secs must be 1 to {MAX_WAIT_SECS}, got {wait_secs}"),
+            ));
+        }
+        Ok(Some((status, Duration::from_secs(wait_secs))))
+    }
 }
 
 async fn get_order(
@@ -123,11 +152,25 @@ async fn get_order(
             ));
         }
     };
+    let long_poll = params.long_poll()?;
     // Another customer's order is answered as unknown: its existence is not theirs to learn.
-    let row = read_model::find(&state.db, &order_id)
+    let mut row = read_model::find(&state.db, &order_id)
         .await?
         .filter(|row| caller.may_act_for(&row.customer_id))
         .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))?;
+    if let Some((changed_from, wait)) = long_poll
+        && row.status == changed_from
+    {
+        let changed = state
+            .order_changes
+            .wait_for(&order_id, wait, || async {
+                Ok::<_, ApiError>(
+                    read_model::find(&state.db, &order_id).await?.filter(|row| row.status != changed_from),
+                )
+            })
+            .await?;
+        row = changed.unwrap_or(row);
+    }
     let ui_url = state.workflow_ui_url(&row.workflow_id);
     if ask_the_workflow && !row.status.is_terminal() {
         // Still running: ask the workflow itself (a query runs on a worker, against the
@@ -154,6 +197,7 @@ async fn record_order(
     }
     let previous = read_model::find(&state.db, &order_id).await?.map(|row| row.status);
     read_model::record(&state.db, &snapshot).await?;
+    state.order_changes.changed(&order_id);
     crate::metrics::shop::order_recorded(previous, &snapshot);
     tracing::info!(%order_id, status = snapshot.status.as_str(), "order recorded in the read model");
     Ok(Json(json!({ "recorded": snapshot.status.as_str() })))

@@ -1,36 +1,63 @@
-//! Where the time of `POST /orders` goes, from the api's own histogram
-//! (`capstone_api_order_step_seconds`): read before and after a run, so that only the run's
-//! requests count.
+//! Where the time of `POST /orders` goes: the api's own histogram of each step
+//! (`capstone_api_order_step_seconds`), and the Temporal server's of its `StartWorkflowExecution`
+//! handler (`service_latency` of the frontend). Each is read before and after a run, so that only
+//! the run's requests count.
 
-use crate::metrics::order_steps::STEPS;
 use std::collections::BTreeMap;
 
-/// Cumulative bucket counts per step: `(step, upper bound in seconds) -> count`.
+/// Cumulative bucket counts: `(series, upper bound in µs) -> count`, summed over other labels.
 pub type Buckets = BTreeMap<(String, u64), f64>;
 
-/// The api's step buckets right now (bounds kept in microseconds, so they sort as numbers).
-pub async fn read(api_url: &str) -> anyhow::Result<Buckets> {
-    let text = reqwest::get(format!("{}/metrics", api_url.trim_end_matches('/'))).await?.text().await?;
+/// One histogram of a Prometheus endpoint: which series to keep, and what to call each one.
+pub struct Histogram {
+    pub name: &'static str,
+    /// The series' name from its labels, or `None` to skip the series.
+    pub series: fn(&dyn Fn(&str) -> Option<String>) -> Option<String>,
+}
+
+/// The api's `POST /orders` steps: catalog, read_model, start_workflow.
+pub const API_STEPS: Histogram = Histogram { name: "capstone_api_order_step_seconds", series: |label| label("step") };
+
+/// The server's own time for `StartWorkflowExecution`, from its frontend's point of view.
+pub const SERVER_START: Histogram = Histogram {
+    name: "service_latency",
+    series: |label| {
+        let frontend = label("service_name").as_deref() == Some("frontend");
+        let start = label("operation").as_deref() == Some("StartWorkflowExecution");
+        (frontend && start).then(|| "server StartWorkflowExecution".to_owned())
+    },
+};
+
+/// `histogram`'s buckets at `metrics_url` right now (bounds in microseconds, so they sort).
+pub async fn read(metrics_url: &str, histogram: &Histogram) -> anyhow::Result<Buckets> {
+    parse(&reqwest::get(metrics_url).await?.text().await?, histogram)
+}
+
+/// `histogram`'s buckets in a Prometheus text exposition.
+fn parse(text: &str, histogram: &Histogram) -> anyhow::Result<Buckets> {
+    let prefix = format!("{}_bucket{{", histogram.name);
     let mut buckets = Buckets::new();
-    for line in text.lines().filter(|line| line.starts_with("capstone_api_order_step_seconds_bucket{")) {
+    for line in text.lines().filter(|line| line.starts_with(&prefix)) {
         let Some((labels, value)) = line.rsplit_once(' ') else { continue };
         let label = |name: &str| labels.split(&format!("{name}=\"")).nth(1)?.split('"').next().map(str::to_owned);
-        let (Some(step), Some(le)) = (label("step"), label("le")) else { continue };
+        let (Some(series), Some(le)) = ((histogram.series)(&label), label("le")) else { continue };
         let bound = if le == "+Inf" { u64::MAX } else { (le.parse::<f64>()? * 1e6).round() as u64 };
-        buckets.insert((step, bound), value.parse()?);
+        *buckets.entry((series, bound)).or_default() += value.parse::<f64>()?;
     }
     Ok(buckets)
 }
 
-/// The upper bound (ms) of the bucket holding quantile `q` of each step, between two reads:
+/// The upper bound (ms) of the bucket holding quantile `q` of each series, between two reads:
 /// an upper estimate, as good as the buckets are fine.
 pub fn quantile_ms(before: &Buckets, after: &Buckets, q: f64) -> Vec<(String, f64)> {
-    STEPS
-        .iter()
-        .map(|step| {
+    let mut names: Vec<&String> = after.keys().map(|(name, _)| name).collect();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|series| {
             let counts: Vec<(u64, f64)> = after
                 .iter()
-                .filter(|((name, _), _)| name == step)
+                .filter(|((name, _), _)| name == series)
                 .map(|((name, bound), count)| (*bound, count - before.get(&(name.clone(), *bound)).unwrap_or(&0.0)))
                 .collect();
             let total = counts.last().map(|(_, count)| *count).unwrap_or(0.0);
@@ -40,7 +67,7 @@ pub fn quantile_ms(before: &Buckets, after: &Buckets, q: f64) -> Vec<(String, f6
                 Some(micros) => micros as f64 / 1000.0,
                 None => 0.0,
             };
-            (step.to_string(), ms)
+            (series.clone(), ms)
         })
         .collect()
 }
@@ -61,5 +88,20 @@ mod tests {
         assert_eq!(p99[0], ("catalog".to_owned(), 5.0));
         assert_eq!(quantile_ms(&before, &after, 0.5)[0], ("catalog".to_owned(), 1.0));
         assert_eq!(quantile_ms(&before, &after, 1.0)[0], ("catalog".to_owned(), 25.0));
+    }
+
+    #[test]
+    fn the_server_histogram_sums_its_frontend_series_and_skips_the_rest() {
+        let text = [
+            r#"service_latency_bucket{namespace="a",operation="StartWorkflowExecution",service_name="frontend",le="0.005"} 3"#,
+            r#"service_latency_bucket{namespace="b",operation="StartWorkflowExecution",service_name="frontend",le="0.005"} 4"#,
+            r#"service_latency_bucket{namespace="a",operation="StartWorkflowExecution",service_name="history",le="0.005"} 9"#,
+            r#"service_latency_bucket{namespace="a",operation="PollWorkflowTaskQueue",service_name="frontend",le="0.005"} 9"#,
+            r#"service_latency_bucket{namespace="a",operation="StartWorkflowExecution",service_name="frontend",le="+Inf"} 5"#,
+        ]
+        .join("\n");
+        let buckets = parse(&text, &SERVER_START).unwrap();
+        let name = "server StartWorkflowExecution".to_owned();
+        assert_eq!(buckets, [((name.clone(), 5_000), 7.0), ((name, u64::MAX), 5.0)].into());
     }
 }

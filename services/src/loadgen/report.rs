@@ -41,7 +41,7 @@ pub struct LoadReport {
     pub finished_per_sec: f64,
     /// `POST /orders`: first attempt to 202.
     pub acceptance: Latency,
-    /// First attempt to the final status in the read model (polled every 250 ms).
+    /// First attempt to the final status in the read model (a long poll answers at the change).
     pub completion: Latency,
     /// Final statuses (and `NOT_ACCEPTED`, `TIMED_OUT`), by count.
     pub outcomes: BTreeMap<String, u64>,
