@@ -165,7 +165,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         assert_eq!(total, "1047.00, needs an operator");
         browser.find(Locator::Css("#place-order")).await.unwrap().click().await.unwrap();
 
-        wait_for_detail_status(&browser, "AWAITING_APPROVAL").await;
+        wait_for_detail_status(browser, "AWAITING_APPROVAL").await;
         let order_id = browser.find(Locator::Css("#detail-id")).await.unwrap().text().await.unwrap();
         let ui_link = browser.find(Locator::Css("#detail-ui")).await.unwrap().attr("href").await.unwrap();
         assert_eq!(
@@ -176,7 +176,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         );
 
         browser.find(Locator::Css("#order-approve")).await.unwrap().click().await.unwrap();
-        wait_for_detail_status(&browser, "COMPLETED").await;
+        wait_for_detail_status(browser, "COMPLETED").await;
         // The list shows it too, and the timeline has the saga's steps.
         let row = format!("tr[data-order='{order_id}'] [data-status='COMPLETED']");
         browser.wait().at_most(PATIENCE).for_element(Locator::Css(&row)).await.unwrap();
@@ -213,10 +213,10 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         browser.find(Locator::Css("#place-order")).await.unwrap().click().await.unwrap();
         let shown_first = format!("#detail-id:not([data-order='{order_id}'])");
         browser.wait().at_most(PATIENCE).for_element(Locator::Css(&shown_first)).await.unwrap();
-        wait_for_detail_status(&browser, "COMPENSATED").await;
-        let refunded_id = text_of(&browser, "#detail-id").await;
+        wait_for_detail_status(browser, "COMPENSATED").await;
+        let refunded_id = text_of(browser, "#detail-id").await;
         let refunded = shop.wait_until_final(&refunded_id).await;
-        let refund = text_of(&browser, "#detail-refund").await;
+        let refund = text_of(browser, "#detail-refund").await;
         assert_eq!(refund, format!("Refunded: {}", refunded["refund_id"].as_str().unwrap()));
         assert_eq!(shop.ledger(&refunded_id).await, vec![("charge".to_owned(), 34_900), ("refund".to_owned(), 34_900)]);
     })

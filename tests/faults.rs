@@ -8,6 +8,7 @@ mod support;
 
 use capstone::bench::system::{SERVICES, WORKERS};
 use capstone::loadgen::{self, LoadPlan, LoadReport, Mix, OrderRecord, Pace, Stop};
+use capstone_workflows::order::OrderStatus;
 use indicatif::ProgressBar;
 use serde_json::json;
 use std::{
@@ -16,8 +17,6 @@ use std::{
 };
 use support::{PATIENCE, cluster::Cluster, test_keys};
 use temporalio_client::{Client, WorkflowCountOptions};
-
-const STATUSES: [&str; 4] = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];
 
 #[tokio::test(flavor = "multi_thread")]
 async fn crashes_restarts_and_an_outage_under_load_lose_nothing() {
@@ -187,7 +186,7 @@ async fn reconcile(cluster: &Cluster, records: &[OrderRecord], initial_stock: &B
     let deadline = Instant::now() + PATIENCE;
     loop {
         let mut visible = BTreeMap::new();
-        for status in STATUSES {
+        for status in OrderStatus::ALL.into_iter().filter(|status| status.is_terminal()).map(OrderStatus::as_str) {
             let query = format!("WorkflowType = 'OrderWorkflow' AND OrderStatus = '{status}'");
             let count = client.count_workflows(query, WorkflowCountOptions::default()).await.unwrap().count() as i64;
             if count > 0 {

@@ -3,7 +3,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, ExitStatus},
     time::{Duration, Instant},
 };
 
@@ -16,16 +16,13 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn spawn(role: &str, dir: &Path, env: &[(&str, &str)]) -> Self {
-        let log = dir.join(format!("{role}-{}.log", uuid::Uuid::new_v4().simple()));
-        let child = Command::new(env!("CARGO_BIN_EXE_capstone"))
-            .arg(role)
-            .envs(env.iter().copied())
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("a log file"))
-            .spawn()
-            .unwrap_or_else(|error| panic!("starting capstone {role}: {error}"));
+        let (child, log) = capstone::bench::system::spawn_role(
+            Path::new(env!("CARGO_BIN_EXE_capstone")),
+            role,
+            dir,
+            env.iter().copied(),
+        )
+        .unwrap_or_else(|error| panic!("{error:#}"));
         Self { child, role: role.to_owned(), log }
     }
 

@@ -8,11 +8,14 @@ use std::collections::BTreeMap;
 /// Cumulative bucket counts: `(series, upper bound in µs) -> count`, summed over other labels.
 pub type Buckets = BTreeMap<(String, u64), f64>;
 
+/// A series' label values by label name.
+pub type Labels<'a> = &'a dyn Fn(&str) -> Option<String>;
+
 /// One histogram of a Prometheus endpoint: which series to keep, and what to call each one.
 pub struct Histogram {
     pub name: &'static str,
     /// The series' name from its labels, or `None` to skip the series.
-    pub series: fn(&dyn Fn(&str) -> Option<String>) -> Option<String>,
+    pub series: fn(Labels<'_>) -> Option<String>,
 }
 
 /// The api's `POST /orders` steps: catalog, read_model, start_workflow.

@@ -67,16 +67,8 @@ impl ProcessSystem {
 
     /// Starts `role` and waits until a service answers `/healthz` or a worker polls.
     pub async fn start(&mut self, role: &'static str, ready_within: Duration) -> anyhow::Result<()> {
-        let log = self.dir.join(format!("{role}-{}.log", uuid::Uuid::new_v4().simple()));
-        let child = Command::new(&self.exe)
-            .arg(role)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()
-            .with_context(|| format!("starting capstone {role}"))?;
+        let (child, log) =
+            spawn_role(&self.exe, role, &self.dir, self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         self.running.insert(role, Running { child, log });
         let deadline = Instant::now() + ready_within;
         let http = reqwest::Client::new();
@@ -112,6 +104,27 @@ impl ProcessSystem {
             self.kill_9(role);
         }
     }
+}
+
+/// Starts `capstone <role>` (`exe`) with `env`, its logs (stderr, at info) in a new file in
+/// `dir`; answers the process and that file.
+pub fn spawn_role<'a>(
+    exe: &Path,
+    role: &str,
+    dir: &Path,
+    env: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> anyhow::Result<(Child, PathBuf)> {
+    let log = dir.join(format!("{role}-{}.log", uuid::Uuid::new_v4().simple()));
+    let child = Command::new(exe)
+        .arg(role)
+        .envs(env)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()
+        .with_context(|| format!("starting capstone {role}"))?;
+    Ok((child, log))
 }
 
 impl Drop for ProcessSystem {

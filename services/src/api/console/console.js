@@ -2,12 +2,14 @@
 // Every value from the server is put on the page with textContent, never as HTML.
 "use strict";
 
-const TERMINAL = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"];
-const STATUSES = ["RECEIVED", "RESERVING_STOCK", "AWAITING_APPROVAL", "CHARGING_PAYMENT", "SHIPPING",
-  "SENDING_CONFIRMATION", "COMPENSATING", ...TERMINAL];
 const state = { config: null, selectedOrder: null, timers: {}, generations: {}, drawnActions: "" };
 
 // ---- small helpers ---------------------------------------------------------------------
+
+// Final order statuses, as the api's config lists them (from the Rust `OrderStatus`).
+function isFinal(status) {
+  return state.config.terminal_statuses.includes(status);
+}
 
 function $(selector) {
   return document.querySelector(selector);
@@ -111,7 +113,7 @@ function every(name, ms, poll) {
 }
 
 function statusBadge(status) {
-  const kind = TERMINAL.includes(status) ? (status === "COMPLETED" ? "done" : "undone") : "running";
+  const kind = isFinal(status) ? (status === "COMPLETED" ? "done" : "undone") : "running";
   return el("span", { class: `status ${kind}`, "data-status": status || "" }, status || "?");
 }
 
@@ -218,7 +220,7 @@ function showOrder(orderId) {
     if (!current()) return false; // another order was opened meanwhile
     drawOrder(order);
     // Keep following until the workflow's final state is in the read model.
-    return !(TERMINAL.includes(order.status) && order.source === "read_model");
+    return !(isFinal(order.status) && order.source === "read_model");
   });
 }
 
@@ -276,7 +278,7 @@ function drawOrderActions(order) {
     actions.push(act("Reject", "reject", { operator: operator(), reason: "rejected in the console" }));
   }
   // The api refuses a cancel from shipping on, and while the saga is already undoing.
-  if (!TERMINAL.includes(order.status) && !["SHIPPING", "SENDING_CONFIRMATION", "COMPENSATING"].includes(order.status)) {
+  if (!isFinal(order.status) && !["SHIPPING", "SENDING_CONFIRMATION", "COMPENSATING"].includes(order.status)) {
     actions.push(act("Cancel", "cancel", { reason: "cancelled in the console" }));
   }
   $("#detail-actions").replaceChildren(...actions);
@@ -394,7 +396,7 @@ async function start() {
   $("#subscription-form [name=plan]").replaceChildren(...state.config.plans.map((p) =>
     el("option", { value: p.plan }, `${p.plan} · ${money(p.price_cents)} per period`)));
   $("#batch-form [name=sku]").replaceChildren(...state.config.catalog.map((item) => el("option", { value: item.sku }, item.sku)));
-  $("#order-status").append(...STATUSES.map((status) => el("option", { value: status }, status)));
+  $("#order-status").append(...state.config.statuses.map((status) => el("option", { value: status }, status)));
   addOrderLine(state.config.catalog[0] && state.config.catalog[0].sku, 1);
   $("#add-line").addEventListener("click", () => addOrderLine());
   $("#order-form").addEventListener("submit", placeOrder);

@@ -18,7 +18,7 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
-use capstone_workflows::subscription::PLANS;
+use capstone_workflows::{order::OrderStatus, subscription::PLANS};
 use serde_json::{Value, json};
 
 const INDEX_HTML: &str = include_str!("index.html");
@@ -63,6 +63,9 @@ async fn config(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
         "approval_threshold_cents": settings.approval.threshold_cents,
         "operators": settings.approval.operators,
         "providers": super::validation::PAYMENT_PROVIDERS,
+        // The statuses in their order, and which are final: from `OrderStatus`, not copied.
+        "statuses": OrderStatus::ALL.map(OrderStatus::as_str),
+        "terminal_statuses": OrderStatus::ALL.into_iter().filter(|status| status.is_terminal()).map(OrderStatus::as_str).collect::<Vec<_>>(),
         "plans": PLANS.iter().map(|(plan, cents)| json!({ "plan": plan, "price_cents": cents })).collect::<Vec<_>>(),
         "catalog": catalog(&state).await,
     })))
