@@ -2,10 +2,8 @@
 //! times N orders as one `BatchWorkflow` against N independent orders placed by the client
 //! with the same concurrency, in one run, and prints both and their ratio (day 8).
 
-use crate::loadgen::ShopClientArgs;
+use crate::loadgen::{self, LoadPlan, Mix, OrderKind, Pace, ShopClientArgs, Stop};
 use anyhow::Context;
-use capstone_workflows::order::OrderStatus;
-use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -20,18 +18,6 @@ pub struct BenchBatchArgs {
     pub window: u32,
     #[command(flatten)]
     pub shop: ShopClientArgs,
-}
-
-const SKU: &str = "BENCH-1";
-
-fn order(customer_id: &str) -> Value {
-    json!({
-        "customer_id": customer_id,
-        "email": "bench@example.com",
-        "items": [{ "sku": SKU, "qty": 1 }],
-        "shipping_address": { "name": "Bench", "line1": "1 Loop Rd", "city": "Berlin", "postal_code": "10115", "country": "DE" },
-        "payment": { "provider": "card", "card_token": "tok_visa" },
-    })
 }
 
 fn bar(count: u32, what: &str) -> ProgressBar {
@@ -71,18 +57,15 @@ pub async fn run(args: BenchBatchArgs) -> anyhow::Result<()> {
 }
 
 /// Times `count` orders as one batch (`window` children in flight), then the same orders
-/// placed one by one by `window` concurrent clients.
+/// placed one by one by `window` concurrent clients: the load generator's plain orders, each
+/// followed to its end as a client would.
 pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::Result<BatchComparison> {
     let http = crate::api::api_keys::client_with_key(&shop.api_key)?;
     let api = shop.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     // Enough stock for both halves, so that no order is rejected for want of it.
-    let receipt = json!({
-        "ingestion_id": format!("bench-{run_id}"),
-        "first_row": 0,
-        "lines": [{ "sku": SKU, "name": "Benchmark item", "unit_price_cents": 500, "qty": count * 2 }],
-    });
-    crate::loadgen::receive_stock(&shop.inventory_url, &receipt).await?;
+    loadgen::stock_skus(&shop.inventory_url, &format!("bench-{run_id}"), u64::from(count) * 2).await?;
+    let order = loadgen::plan::order_body(0, OrderKind::Standard);
 
     // 1. One batch.
     let started = Instant::now();
@@ -92,7 +75,7 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
         "customer_prefix": format!("bench-batch-{}", &run_id[..8]),
         "max_failure_percent": 100,
         "email": "bench@example.com",
-        "order": { "items": order("x")["items"], "shipping_address": order("x")["shipping_address"], "payment": order("x")["payment"] },
+        "order": { "items": order["items"], "shipping_address": order["shipping_address"], "payment": order["payment"] },
     });
     let accepted: Value =
         http.post(format!("{api}/batches")).json(&body).send().await?.error_for_status()?.json().await?;
@@ -110,40 +93,23 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
     let batch_time = started.elapsed();
 
     // 2. The same orders, placed one by one by `window` concurrent clients.
+    let plan = LoadPlan {
+        api_url: api.to_owned(),
+        api_key: shop.api_key.clone(),
+        pace: Pace::Concurrency(window as usize),
+        stop: Stop::Count(u64::from(count)),
+        mix: Mix::default(),
+        operator: String::new(), // plain orders only: nothing to approve
+        run_id: format!("bench-solo-{}", &run_id[..8]),
+        order_timeout: Duration::from_secs(300),
+    };
+    let progress = loadgen::progress_bar(plan.stop);
+    progress.set_prefix("independent");
     let started = Instant::now();
-    let progress = bar(count, "independent");
-    let prefix = format!("bench-solo-{}", &run_id[..8]);
-    let outcomes: Vec<anyhow::Result<String>> = futures::stream::iter(0..count)
-        .map(|index| {
-            let (http, progress, customer) = (http.clone(), progress.clone(), format!("{prefix}-{index}"));
-            async move {
-                let accepted: Value = http
-                    .post(format!("{api}/orders"))
-                    .json(&order(&customer))
-                    .send()
-                    .await?
-                    .error_for_status()?
-                    .json()
-                    .await?;
-                let order_id = accepted["order_id"].as_str().context("no order_id")?.to_owned();
-                loop {
-                    let order: Value =
-                        http.get(format!("{api}/orders/{order_id}?source=read_model")).send().await?.json().await?;
-                    let status = order["status"].as_str().unwrap_or_default().to_owned();
-                    if OrderStatus::parse(&status).is_some_and(OrderStatus::is_terminal) {
-                        progress.inc(1);
-                        return Ok(status);
-                    }
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-            }
-        })
-        .buffer_unordered(window as usize)
-        .collect()
-        .await;
+    let records = loadgen::drive(&plan, &progress).await?;
     progress.finish();
     let independent_time = started.elapsed();
-    let completed = outcomes.iter().filter(|outcome| matches!(outcome, Ok(status) if status == "COMPLETED")).count();
+    let completed = records.iter().filter(|record| record.outcome == "COMPLETED").count();
     Ok(BatchComparison {
         count,
         window,
