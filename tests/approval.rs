@@ -6,6 +6,7 @@
 
 mod support;
 
+use capstone::api::api_keys::Role;
 use capstone_workflows::order::{OperatorDecision, OrderWorkflow, SignalPayload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -18,10 +19,20 @@ async fn place_large_order(shop: &TestShop) -> String {
     accepted["order_id"].as_str().unwrap().to_owned()
 }
 
+/// `POST` as the test's operator, alice.
 async fn post(shop: &TestShop, path: &str, body: Value) -> (StatusCode, Value) {
-    let response = shop.http.post(format!("{}{path}", shop.api_url())).json(&body).send().await.unwrap();
+    post_with(shop, &shop.http, path, body).await
+}
+
+async fn post_with(shop: &TestShop, http: &reqwest::Client, path: &str, body: Value) -> (StatusCode, Value) {
+    let response = http.post(format!("{}{path}", shop.api_url())).json(&body).send().await.unwrap();
     let status = response.status();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A client with an operator key of its own, in `name`'s name.
+async fn operator(shop: &TestShop, name: &str) -> reqwest::Client {
+    support::client_with_key(&shop.create_key(Role::Operator, Some(name)).await)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -110,12 +121,10 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             // Quiet once the deadline timer is started: nothing happens until a message comes.
             let events_before = shop.wait_for_event(&workflow_id, "TimerStarted").await;
 
-            let (status, refused) = post(
-                &shop,
-                &format!("/orders/{order_id}/approve"),
-                json!({"operator": "mallory", "reason": "trust me"}),
-            )
-            .await;
+            // Mallory has an operator key, but is not one of the order's operators.
+            let mallory = operator(&shop, "mallory").await;
+            let (status, refused) =
+                post_with(&shop, &mallory, &format!("/orders/{order_id}/approve"), json!({"reason": "trust me"})).await;
             assert_eq!(status, StatusCode::CONFLICT, "{refused}");
             assert_eq!(refused["error"], "update_refused");
             assert!(refused["detail"].as_str().unwrap().contains("not an operator"), "{refused}");
@@ -141,8 +150,10 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             })
             .await;
 
-            let (status, rejected) = post(
+            let bob = operator(&shop, "bob").await;
+            let (status, rejected) = post_with(
                 &shop,
+                &bob,
                 &format!("/orders/{order_id}/reject"),
                 json!({"operator": "bob", "reason": "address looks fake"}),
             )
@@ -158,6 +169,42 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
     assert_eq!(done["reason"], "rejected by bob: address looks fake");
     assert_eq!(shop.stock("MN-003").await, monitors, "the reservation was released");
     assert!(shop.ledger(done["order_id"].as_str().unwrap()).await.is_empty(), "nothing was charged");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_decides_in_the_name_of_the_key_and_no_other() {
+    let shop = TestShop::start().await;
+    shop.with_workers(|| async {
+        let order_id = place_large_order(&shop).await;
+        let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+        let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
+        let events_before = shop.wait_for_event(&workflow_id, "TimerStarted").await;
+
+        // Alice's key, naming bob in the body: refused before the workflow hears of it.
+        let (status, refused) =
+            post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "bob", "reason": "as bob"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        assert_eq!(refused["error"], "forbidden");
+        assert!(refused["detail"].as_str().unwrap().contains("\"alice\""), "{refused}");
+        assert_eq!(shop.history(&workflow_id).await.len(), events_before, "nothing reached the workflow");
+
+        // An operator key without a name may not decide at all.
+        let nameless = support::client_with_key(&shop.create_key(Role::Operator, None).await);
+        let (status, refused) =
+            post_with(&shop, &nameless, &format!("/orders/{order_id}/approve"), json!({"reason": "?"})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+        assert!(refused["detail"].as_str().unwrap().contains("--operator NAME"), "{refused}");
+
+        // Bob's own key decides as bob, whatever the body leaves out.
+        let bob = operator(&shop, "bob").await;
+        let (status, approved) =
+            post_with(&shop, &bob, &format!("/orders/{order_id}/approve"), json!({"reason": "ok"})).await;
+        assert_eq!(status, StatusCode::OK, "{approved}");
+        assert_eq!(approved["approval"]["operator"], "bob");
+        shop.wait_until_final(&order_id).await;
+    })
+    .await;
     shop.stop().await;
 }
 

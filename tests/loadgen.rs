@@ -17,6 +17,7 @@ async fn loadgen(shop: &TestShop, key: &str, args: &[&str]) -> std::process::Out
         .env("API_URL", shop.api_url())
         .env("INVENTORY_URL", shop.shop.urls().inventory)
         .env("CAPSTONE_API_KEY", key)
+        .env("SERVICE_KEY", &shop.config.service_key)
         .output()
         .await
         .expect("capstone loadgen runs")

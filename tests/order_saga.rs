@@ -9,7 +9,7 @@ use capstone_workflows::{
     order::{OrderSnapshot, OrderWorkflow},
 };
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 use support::{TestShop, orders};
 use temporalio_client::{
     WorkflowExecutionStatus, WorkflowFetchHistoryOptions, WorkflowGetResultOptions, WorkflowQueryOptions,
@@ -140,23 +140,45 @@ async fn repeating_a_post_with_the_same_idempotency_key_never_charges_twice() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_client_chosen_order_id_is_the_workflow_id_and_the_idempotency_key() {
+async fn a_client_cannot_name_an_order_id_not_even_a_batch_childs() {
+    // The shop makes every order id. A client naming one could take a batch child's
+    // (`{batch_id}-00000`: the batch id is in its 202), whose charge would then be shared.
     let shop = TestShop::start().await;
-    let mut body = orders::example();
-    body["order_id"] = json!("web-2026-0001");
-    let (order, again) = shop
+    let order = orders::with_items("x", &[("CB-004", 1)]);
+    let batch = json!({
+        "count": 1, "window": 1, "customer_prefix": "bulk", "email": "bulk@example.com",
+        "order": { "items": order["items"], "shipping_address": order["shipping_address"], "payment": order["payment"] },
+    });
+    let (batch_id, claim, child) = shop
         .with_workers(|| async {
-            let (status, _, accepted) = shop.post_order(&body, None).await;
-            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-            assert_eq!(accepted["workflow_id"], "order-web-2026-0001");
-            let order = shop.wait_until_final("web-2026-0001").await;
-            let (_, _, again) = shop.post_order(&body, None).await;
-            (order, again)
+            let accepted: Value = shop
+                .http
+                .post(format!("{}/batches", shop.api_url()))
+                .json(&batch)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let batch_id = accepted["batch_id"].as_str().unwrap().to_owned();
+            let mut body = orders::with_items("ada", &[("CB-004", 1)]);
+            body["order_id"] = json!(format!("{batch_id}-00000"));
+            let (status, _, claim) = shop.post_order(&body, None).await;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{claim}");
+            // The child's row appears when it records its end (batch children start in the batch).
+            let child_id = format!("{batch_id}-00000");
+            shop.wait_for_order(&child_id, "its final record", |order| order["status"] == "COMPLETED").await;
+            let child = shop.wait_until_final(&child_id).await;
+            (batch_id, claim, child)
         })
         .await;
-    assert_eq!(order["status"], "COMPLETED");
-    assert_eq!(again["order_id"], "web-2026-0001");
-    assert_eq!(shop.ledger("web-2026-0001").await.len(), 1);
+    assert!(claim["detail"].as_str().unwrap().contains("Idempotency-Key"), "{claim}");
+    assert_eq!(child["status"], "COMPLETED", "{child}");
+    assert_eq!(child["customer_id"], "bulk-0", "the child is the batch's, not the claimant's");
+    let child_id = format!("{batch_id}-00000");
+    assert_eq!(shop.ledger(&child_id).await, [("charge".to_owned(), 1200)], "one charge, the batch's");
+    assert_eq!(shop.count("SELECT COUNT(*) FROM api_orders WHERE customer_id = $1", "ada").await, 0);
     shop.stop().await;
 }
 

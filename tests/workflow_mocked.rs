@@ -54,6 +54,42 @@ async fn a_blocked_shipment_refunds_then_releases_once_each() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_booking_whose_answer_was_lost_is_called_off_before_the_refund() {
+    // The carrier took the parcel, but the order never heard so and gave up on shipping: the
+    // shipment's undo was registered before the child started, so it runs first.
+    let shop = FakeShop::start(Script { shipping_answer_lost: true, ..Script::default() }).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "lost-booking", 5_000, 60).await.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+        })
+        .await;
+    assert_eq!(snapshot.status, OrderStatus::Compensated);
+    assert_eq!(
+        shop.calls.list(),
+        ["reserve", "charge", "ship", "cancel_shipment", "refund", "release", "email", "record"]
+    );
+    assert!(snapshot.timeline.iter().any(|entry| entry.note.contains("cancelled the carrier booking")), "{snapshot:?}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_the_read_model_refuses_does_not_fail_a_completed_order() {
+    // The money, the stock and the parcel are settled by then: a projection must not undo them.
+    let shop = FakeShop::start(Script { record_refused: true, ..Script::default() }).await;
+    let snapshot = shop
+        .with_workers(|| async {
+            start(&shop, "record-refused", 5_000, 60).await.get_result(WorkflowGetResultOptions::default()).await
+        })
+        .await
+        .expect("the order completes although its record was refused");
+    assert_eq!(snapshot.status, OrderStatus::Completed);
+    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "email", "record"]);
+    let last = snapshot.timeline.last().unwrap();
+    assert!(last.note.starts_with("the read model refused this record"), "{last:?}");
+    shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_declined_card_releases_without_a_refund() {
     let shop = FakeShop::start(Script { decline_card: true, ..Script::default() }).await;
     let snapshot = shop

@@ -1,4 +1,4 @@
-use crate::service_client::ServiceClient;
+use crate::service_client::{ServiceClient, path};
 use capstone_workflows::contracts::inventory::{
     ReleaseStockRequest, Reservation, ReserveStockRequest,
     activity::{ReleaseStock, ReserveStock},
@@ -36,7 +36,7 @@ impl InventoryActivities {
         _ctx: ActivityContext,
         request: ReleaseStockRequest,
     ) -> Result<Reservation, ActivityError> {
-        let path = format!("/reservations/{}/release", request.reservation_id);
+        let path = path(&["reservations", &request.reservation_id, "release"])?;
         self.inventory.post(&path, &request).await
     }
 }

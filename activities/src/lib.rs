@@ -22,12 +22,13 @@ use service_client::ServiceClient;
 use std::time::Duration;
 use temporalio_sdk::WorkerOptions;
 
-/// Base URLs of the services the activities call.
+/// Base URLs of the services the activities call, and the key they present.
 #[derive(Clone)]
 pub struct ServiceUrls {
     pub api: String,
-    /// The `service` API key for the api's `/internal/...` routes (never logged).
-    pub api_key: Option<String>,
+    /// The service key, presented to every service (the api's `/internal/...` routes and
+    /// the backend services). Never logged.
+    pub service_key: String,
     pub inventory: String,
     pub payments: String,
     pub shipping: String,
@@ -39,7 +40,7 @@ impl std::fmt::Debug for ServiceUrls {
         formatter
             .debug_struct("ServiceUrls")
             .field("api", &self.api)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("service_key", &"<redacted>")
             .field("inventory", &self.inventory)
             .field("payments", &self.payments)
             .field("shipping", &self.shipping)
@@ -60,24 +61,22 @@ pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
 
 /// Registers every activity except the payment ones: the activity worker's main queue.
 pub fn register_general(options: &mut WorkerOptions, urls: &ServiceUrls, http: &reqwest::Client) {
-    let client = |service, url: &str| ServiceClient::new(service, url, http.clone());
+    metrics::register_all();
+    let client =
+        |service, url: &str| ServiceClient::new(service, url, http.clone()).with_bearer(urls.service_key.clone());
     options
         .register_activities(hello::HelloActivities)
         .register_activities(inventory::InventoryActivities::new(client("inventory", &urls.inventory)))
         .register_activities(stock_ingestion::StockIngestionActivities::new(client("inventory", &urls.inventory)))
         .register_activities(shipping::ShippingActivities::new(client("shipping", &urls.shipping)))
         .register_activities(notifications::NotificationActivities::new(client("notifications", &urls.notifications)))
-        .register_activities(read_model::ReadModelActivities::new(
-            client("api", &urls.api).with_bearer(urls.api_key.clone()),
-        ));
+        .register_activities(read_model::ReadModelActivities::new(client("api", &urls.api)));
 }
 
 /// Registers the payment activities (charge, refund): they get a queue of their own, served
 /// with few slots, because the payment provider limits concurrent calls.
 pub fn register_payments(options: &mut WorkerOptions, urls: &ServiceUrls, http: &reqwest::Client) {
-    options.register_activities(payments::PaymentActivities::new(ServiceClient::new(
-        "payments",
-        &urls.payments,
-        http.clone(),
-    )));
+    options.register_activities(payments::PaymentActivities::new(
+        ServiceClient::new("payments", &urls.payments, http.clone()).with_bearer(urls.service_key.clone()),
+    ));
 }

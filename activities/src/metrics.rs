@@ -1,7 +1,9 @@
 //! Outbound HTTP metrics: every call an activity makes to one of our services, by target
 //! service, method and outcome (the status code, or `error` when no answer came).
 
-use prometheus::{HistogramVec, IntCounterVec, register_histogram_vec, register_int_counter_vec};
+use prometheus::{
+    HistogramVec, IntCounter, IntCounterVec, register_histogram_vec, register_int_counter, register_int_counter_vec,
+};
 use std::{sync::LazyLock, time::Duration};
 
 static CALLS: LazyLock<IntCounterVec> = LazyLock::new(|| {
@@ -27,4 +29,21 @@ pub fn record_call(target: &str, method: &str, status: Option<u16>, took: Durati
     let status = status.map(|code| code.to_string()).unwrap_or_else(|| "error".to_owned());
     CALLS.with_label_values(&[target, method, &status]).inc();
     DURATION.with_label_values(&[target, method]).observe(took.as_secs_f64());
+}
+
+static READ_MODEL_REFUSALS: LazyLock<IntCounter> = LazyLock::new(|| {
+    register_int_counter!(
+        "capstone_read_model_refusals_total",
+        "Order records the api refused for good (the order went on; the row needs the reconciliation)."
+    )
+    .expect("a valid metric")
+});
+
+/// Registers the counter at start, so that it is exported (as 0) before anything goes wrong.
+pub fn register_all() {
+    LazyLock::force(&READ_MODEL_REFUSALS);
+}
+
+pub fn read_model_refused() {
+    READ_MODEL_REFUSALS.inc();
 }

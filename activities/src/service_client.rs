@@ -4,10 +4,15 @@
 //! |---------------------------------------|-----------------------------------------------|
 //! | 2xx                                   | success                                       |
 //! | connection error, timeout, 5xx, 408, 429 | retryable, type `ServiceUnavailable`       |
+//! | 401, 403 (our own key refused)        | retryable, type `ServiceUnauthorized`: a key being rotated, or a rollout not finished; never a reason to give up a refund |
 //! | other 4xx with `{error, detail}`      | non-retryable, type from `error` (`CardDeclined`) |
 //! | 2xx with a body we cannot read        | non-retryable, type `InvalidResponse`         |
+//!
+//! Ids go into URLs only through [`path`], which percent-encodes each segment and refuses the
+//! segments `.` and `..` (a URL parser would resolve them and reach another route).
 
 use capstone_workflows::contracts::failures::{INVALID_REQUEST, SERVICE_UNAVAILABLE, failure_type_for_code};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use temporalio_sdk::{ApplicationFailure, activities::ActivityError};
@@ -45,8 +50,9 @@ impl ServiceClient {
         Self { service, base_url: base_url.trim_end_matches('/').to_owned(), http, bearer: None }
     }
 
-    pub fn with_bearer(mut self, key: Option<String>) -> Self {
-        self.bearer = key;
+    /// Presents `key` as `Authorization: Bearer` (the service key; every service needs one).
+    pub fn with_bearer(mut self, key: impl Into<String>) -> Self {
+        self.bearer = Some(key.into());
         self
     }
 
@@ -101,6 +107,13 @@ impl ServiceClient {
         if is_transient(status) {
             return Err(self.unavailable(format!("{method} {url} answered {status}: {detail}")));
         }
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            tracing::error!(service = self.service, %status, "our service key was refused: {detail}");
+            return Err(ApplicationFailure::builder(format!("{} refused our service key: {detail}", self.service))
+                .type_name(SERVICE_UNAUTHORIZED.to_owned())
+                .build()
+                .into());
+        }
         let failure_type =
             body.map(|body| failure_type_for_code(&body.error)).unwrap_or_else(|| INVALID_REQUEST.to_owned());
         tracing::warn!(service = self.service, %status, failure_type, "request refused: {detail}");
@@ -120,7 +133,53 @@ impl ServiceClient {
     }
 }
 
+/// Our own services refused the key we presented: retried, because it is a deployment problem
+/// (a key mid-rotation, a rollout in progress) that fixes itself, and an undo must not give up.
+pub const SERVICE_UNAUTHORIZED: &str = "ServiceUnauthorized";
+
+/// Whether an activity error is a refusal that no retry can fix (a non-retryable failure).
+pub fn is_final(error: &ActivityError) -> bool {
+    matches!(error, ActivityError::Application(failure) if failure.is_non_retryable())
+}
+
+/// Everything but `A-Z a-z 0-9 - _ . ~` is percent-encoded inside a path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// `/a/b/c` from segments, each percent-encoded, so that an id can never leave its segment
+/// (`/`, `?`, `#`, `%`). An empty segment, `.` or `..` is refused (non-retryable): a URL parser
+/// resolves dot segments, so `/internal/orders/..` would reach `/internal`.
+pub fn path(segments: &[&str]) -> Result<String, ActivityError> {
+    let mut path = String::new();
+    for segment in segments {
+        if segment.is_empty() || *segment == "." || *segment == ".." {
+            return Err(ApplicationFailure::builder(format!("{segment:?} cannot be a path segment"))
+                .type_name(INVALID_REQUEST.to_owned())
+                .non_retryable(true)
+                .build()
+                .into());
+        }
+        path.push('/');
+        path.extend(utf8_percent_encode(segment, SEGMENT));
+    }
+    Ok(path)
+}
+
 /// Worth another attempt: the server failed, timed out or asked us to slow down.
 fn is_transient(status: StatusCode) -> bool {
     status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_inside_their_path_segment() {
+        assert_eq!(path(&["reservations", "ord-1", "release"]).unwrap(), "/reservations/ord-1/release");
+        assert_eq!(path(&["orders", "a/b?c#d%e f"]).unwrap(), "/orders/a%2Fb%3Fc%23d%25e%20f");
+        assert_eq!(path(&["orders", "x.y~z_1"]).unwrap(), "/orders/x.y~z_1");
+        for unsafe_segment in ["", ".", ".."] {
+            assert!(path(&["internal", "orders", unsafe_segment]).is_err(), "{unsafe_segment:?}");
+        }
+    }
 }

@@ -1,5 +1,8 @@
-use crate::service_client::ServiceClient;
-use capstone_workflows::contracts::shipping::{CreateShipmentRequest, Shipment, activity::CreateShipment};
+use crate::service_client::{ServiceClient, path};
+use capstone_workflows::contracts::shipping::{
+    CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
+    activity::{CancelShipment, CreateShipment},
+};
 use std::sync::Arc;
 use temporalio_macros::activities;
 use temporalio_sdk::activities::{ActivityContext, ActivityError};
@@ -24,5 +27,17 @@ impl ShippingActivities {
         request: CreateShipmentRequest,
     ) -> Result<Shipment, ActivityError> {
         self.shipping.post("/shipments", &request).await
+    }
+
+    /// Idempotent by `order_id`: calls the booking off, or claims the order id so that a late
+    /// booking is refused.
+    #[activity(definition = CancelShipment)]
+    pub async fn cancel_shipment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: CancelShipmentRequest,
+    ) -> Result<ShipmentCancellation, ActivityError> {
+        let path = path(&["shipments", &request.order_id, "cancel"])?;
+        self.shipping.post(&path, &request).await
     }
 }

@@ -4,16 +4,16 @@ use crate::{
     api::{self, ApiSettings},
     codec::{EncryptionCodec, KeyRing},
     config::{
-        ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApprovalArgs, DatabaseArgs,
-        FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg,
-        ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs,
-        TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg, WorkflowTuningArgs, WorkflowWorkerMetricsAddr,
-        worker_tuning,
+        ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApiLimitArgs, ApprovalArgs,
+        BackendEdgeArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr,
+        RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, StatusIntervalArg,
+        SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg, WorkflowTuningArgs,
+        WorkflowWorkerMetricsAddr, worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
     hello::{self, HelloArgs},
-    http::{Faults, RunningService},
+    http::RunningService,
     ingest::{self, GenerateStockCsvArgs, IngestStockArgs},
     inventory, notifications, payments, shipping, shutdown,
     telemetry::{self, LogFormat},
@@ -100,6 +100,10 @@ pub struct ApiArgs {
     pub ui: UiArgs,
     #[command(flatten)]
     pub service_key: ServiceKeyArgs,
+    #[command(flatten)]
+    pub limits: ApiLimitArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
 }
 
 #[derive(Args, Debug)]
@@ -109,7 +113,7 @@ pub struct InventoryArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub faults: FaultArgs,
+    pub edge: BackendEdgeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -119,7 +123,7 @@ pub struct PaymentsArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub faults: FaultArgs,
+    pub edge: BackendEdgeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -129,7 +133,7 @@ pub struct ShippingArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub faults: FaultArgs,
+    pub edge: BackendEdgeArgs,
     #[command(flatten)]
     pub rules: ShippingRulesArgs,
 }
@@ -141,7 +145,7 @@ pub struct NotificationsArgs {
     #[command(flatten)]
     pub database: DatabaseArgs,
     #[command(flatten)]
-    pub faults: FaultArgs,
+    pub edge: BackendEdgeArgs,
 }
 
 #[derive(Args, Debug)]
@@ -239,31 +243,31 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: args.temporal.temporal_namespace,
                 codec: EncryptionCodec::new(keys),
-                service_key: Some(args.service_key.key()?),
+                service_keys: args.service_key.keys()?,
+                limits: args.limits.settings(),
+                fault_injection: args.faults.fault_injection,
             };
             let addr = args.addr.api_addr;
             serve(&args.database, move |db, shutdown| api::start(db, client, settings, addr, shutdown)).await
         }
         Command::Inventory(args) => {
-            let faults = args.faults.fault_injection.then(Faults::default);
-            serve(&args.database, |db, shutdown| inventory::start(db, args.addr.inventory_addr, shutdown, faults)).await
+            let edge = args.edge.edge()?;
+            serve(&args.database, |db, shutdown| inventory::start(db, args.addr.inventory_addr, shutdown, &edge)).await
         }
         Command::Payments(args) => {
-            let faults = args.faults.fault_injection.then(Faults::default);
-            serve(&args.database, |db, shutdown| payments::start(db, args.addr.payments_addr, shutdown, faults)).await
+            let edge = args.edge.edge()?;
+            serve(&args.database, |db, shutdown| payments::start(db, args.addr.payments_addr, shutdown, &edge)).await
         }
         Command::Shipping(args) => {
-            let faults = args.faults.fault_injection.then(Faults::default);
+            let edge = args.edge.edge()?;
             let blocked = args.rules.countries();
-            serve(&args.database, |db, shutdown| {
-                shipping::start(db, args.addr.shipping_addr, shutdown, faults, blocked)
-            })
-            .await
+            serve(&args.database, |db, shutdown| shipping::start(db, args.addr.shipping_addr, shutdown, &edge, blocked))
+                .await
         }
         Command::Notifications(args) => {
-            let faults = args.faults.fault_injection.then(Faults::default);
+            let edge = args.edge.edge()?;
             serve(&args.database, |db, shutdown| {
-                notifications::start(db, args.addr.notifications_addr, shutdown, faults)
+                notifications::start(db, args.addr.notifications_addr, shutdown, &edge)
             })
             .await
         }
@@ -293,7 +297,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 client,
                 &queues.activities,
                 &queues.payments,
-                &args.urls.to_urls(Some(args.service_key.key()?)),
+                &args.urls.to_urls(args.service_key.keys()?.remove(0)),
                 &tuning,
             )?;
             run_worker_role("activity-worker", args.metrics.metrics_addr, all, tuning.status_interval).await

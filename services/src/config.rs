@@ -33,31 +33,39 @@ impl TemporalArgs {
     }
 }
 
-/// The key the workers present to the api's `/internal/...` routes.
+/// The service keys: what our own processes present to each other (the workers to the api's
+/// `/internal/...` routes; the api and the workers to every backend service).
 #[derive(Args, Debug, Clone)]
 pub struct ServiceKeyArgs {
-    /// API key (role `service`) for the workers' calls to the api. Overrides --api-service-key-file.
-    #[arg(long, env = "API_SERVICE_KEY", hide_env_values = true)]
-    pub api_service_key: Option<String>,
-    /// File with that key; created when missing, so that the api and the workers on one machine agree.
-    #[arg(long, env = "API_SERVICE_KEY_FILE", default_value = ".data/api-service-key")]
-    pub api_service_key_file: PathBuf,
+    /// Service keys, comma-separated: the first is presented, any is accepted (put a new key
+    /// first to rotate, drop the old one once every process has the new). Overrides --service-key-file.
+    #[arg(long, env = "SERVICE_KEY", hide_env_values = true)]
+    pub service_key: Option<String>,
+    /// File with the service key; created when missing, so that the processes on one machine agree.
+    #[arg(long, env = "SERVICE_KEY_FILE", default_value = ".data/service-key")]
+    pub service_key_file: PathBuf,
 }
 
 impl ServiceKeyArgs {
-    pub fn key(&self) -> anyhow::Result<String> {
-        if let Some(key) = self.api_service_key.as_deref().map(str::trim).filter(|key| !key.is_empty()) {
-            return Ok(key.to_owned());
+    /// Every accepted key, the one to present first.
+    pub fn keys(&self) -> anyhow::Result<Vec<String>> {
+        let from_flag = self.service_key.as_deref().map(split_keys).filter(|keys| !keys.is_empty());
+        if let Some(keys) = from_flag {
+            return Ok(keys);
         }
         let text = crate::secrets::read_or_create(
-            &self.api_service_key_file,
-            "The workers' API key for the api's /internal routes (docs/day-10.md)",
+            &self.service_key_file,
+            "The service key our processes present to each other (docs/day-10.md)",
             crate::api::api_keys::generate_key,
         )?;
-        crate::secrets::first_value(&text)
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("{} holds no key", self.api_service_key_file.display()))
+        let keys = crate::secrets::first_value(&text).map(split_keys).unwrap_or_default();
+        anyhow::ensure!(!keys.is_empty(), "{} holds no key", self.service_key_file.display());
+        Ok(keys)
     }
+}
+
+fn split_keys(list: &str) -> Vec<String> {
+    list.split(',').map(str::trim).filter(|key| !key.is_empty()).map(str::to_owned).collect()
 }
 
 #[derive(Args, Debug, Clone)]
@@ -214,10 +222,10 @@ pub struct ServiceUrlArgs {
 }
 
 impl ServiceUrlArgs {
-    pub fn to_urls(&self, api_key: Option<String>) -> capstone_activities::ServiceUrls {
+    pub fn to_urls(&self, service_key: String) -> capstone_activities::ServiceUrls {
         capstone_activities::ServiceUrls {
             api: self.api_url.clone(),
-            api_key,
+            service_key,
             inventory: self.inventory.inventory_url.clone(),
             payments: self.payments_url.clone(),
             shipping: self.shipping_url.clone(),
@@ -256,9 +264,59 @@ pub fn ui_origins(ui_url: &str) -> Vec<String> {
 /// What a service can be told to do wrong, for experiments and tests (day 7).
 #[derive(Args, Debug, Clone)]
 pub struct FaultArgs {
-    /// Mount `/admin/faults` (inject failures, outages, slow answers). Never in production.
+    /// Mount `/admin/faults` (inject failures, outages, slow or lost answers). Never in production.
     #[arg(long, env = "FAULT_INJECTION", default_value_t = false)]
     pub fault_injection: bool,
+}
+
+/// What stands in front of a backend service: the service key, and fault injection.
+#[derive(Args, Debug, Clone)]
+pub struct BackendEdgeArgs {
+    #[command(flatten)]
+    pub service_key: ServiceKeyArgs,
+    #[command(flatten)]
+    pub faults: FaultArgs,
+}
+
+impl BackendEdgeArgs {
+    pub fn edge(&self) -> anyhow::Result<crate::http::BackendEdge> {
+        Ok(crate::http::BackendEdge {
+            service_keys: crate::http::ServiceKeys::new(&self.service_key.keys()?),
+            faults: self.faults.fault_injection.then(crate::http::Faults::default),
+        })
+    }
+}
+
+/// The api's limits (day 10): what one caller, or everyone, may ask of it at once.
+#[derive(Args, Debug, Clone)]
+pub struct ApiLimitArgs {
+    /// Requests the api handles at once, from everyone; more get 429.
+    #[arg(long, env = "API_MAX_IN_FLIGHT", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_max_in_flight: u32,
+    /// Requests per second one customer key may make (bursts of twice that).
+    #[arg(long, env = "CUSTOMER_RATE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub customer_rate_limit: u32,
+    /// Requests per second one operator key may make (bursts of twice that).
+    #[arg(long, env = "OPERATOR_RATE_LIMIT", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub operator_rate_limit: u32,
+    /// Lookups of API keys that are not cached, per second per client address (made-up keys).
+    #[arg(long, env = "KEY_LOOKUP_RATE_LIMIT", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_lookup_rate_limit: u32,
+    /// Long polls (`GET /orders/{id}?wait_secs=`) one key may hold open at once.
+    #[arg(long, env = "LONG_POLLS_PER_KEY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    pub long_polls_per_key: u32,
+}
+
+impl ApiLimitArgs {
+    pub fn settings(&self) -> crate::api::limits::LimitSettings {
+        crate::api::limits::LimitSettings {
+            max_in_flight: self.api_max_in_flight as usize,
+            customer_requests_per_sec: self.customer_rate_limit,
+            operator_requests_per_sec: self.operator_rate_limit,
+            key_lookups_per_sec_per_address: self.key_lookup_rate_limit,
+            long_polls_per_key: self.long_polls_per_key as usize,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]

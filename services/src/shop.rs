@@ -5,7 +5,7 @@ use crate::{
     api::{self, ApiSettings, SubscriptionSettings},
     codec::{EncryptionCodec, KeyRing},
     db::{self, Db},
-    http::{Faults, RunningService},
+    http::{BackendEdge, Faults, RunningService, ServiceKeys},
     inventory, notifications, payments, shipping,
     workers::{self, RunnableWorker, WorkerTuning},
 };
@@ -55,7 +55,10 @@ pub struct ShopConfig {
     pub payload_keys: KeyRing,
     /// Browser origins allowed to call the codec endpoint (the Web UI's).
     pub ui_origins: Vec<String>,
-    /// The workers' key for the api's `/internal/...` routes.
+    /// The api's limits (requests in flight, per key, long polls).
+    pub limits: api::limits::LimitSettings,
+    /// The service key our processes present to each other (the api's `/internal/...`
+    /// routes, every backend service).
     pub service_key: String,
 }
 
@@ -78,19 +81,22 @@ impl Shop {
     pub async fn start(config: &ShopConfig, temporal: Client) -> anyhow::Result<Self> {
         let db = db::connect(&config.database_url).await?;
         let shutdown = CancellationToken::new();
-        let faults = || config.fault_injection.then(Faults::default);
-        let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token(), faults()).await?;
-        let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token(), faults()).await?;
+        let service_keys = ServiceKeys::new(std::slice::from_ref(&config.service_key));
+        // Each service its own faults: a fault set on payments leaves shipping alone.
+        let edge =
+            || BackendEdge { service_keys: service_keys.clone(), faults: config.fault_injection.then(Faults::default) };
+        let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token(), &edge()).await?;
+        let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token(), &edge()).await?;
         let shipping = shipping::start(
             db.clone(),
             config.addrs.shipping,
             shutdown.child_token(),
-            faults(),
+            &edge(),
             config.blocked_countries.clone(),
         )
         .await?;
         let notifications =
-            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token(), faults()).await?;
+            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token(), &edge()).await?;
         let settings = ApiSettings {
             task_queues: config.task_queues.clone(),
             region_routes: config.region_routes.clone(),
@@ -102,7 +108,9 @@ impl Shop {
             namespace: config.namespace.clone(),
             codec: EncryptionCodec::new(config.payload_keys.clone()),
             ui_origins: config.ui_origins.clone(),
-            service_key: Some(config.service_key.clone()),
+            service_keys: vec![config.service_key.clone()],
+            limits: config.limits,
+            fault_injection: config.fault_injection,
         };
         let api = api::start(db.clone(), temporal, settings, config.addrs.api, shutdown.child_token()).await?;
         Ok(Self {
@@ -123,7 +131,7 @@ impl Shop {
     pub fn urls(&self) -> ServiceUrls {
         ServiceUrls {
             api: self.api.url(),
-            api_key: Some(self.service_key.clone()),
+            service_key: self.service_key.clone(),
             inventory: self.inventory.url(),
             payments: self.payments.url(),
             shipping: self.shipping.url(),

@@ -19,10 +19,17 @@ pub struct Cluster {
     /// The shared database, for the checks.
     pub db: Db,
     pub operator_key: String,
+    /// What the backend services accept (the fault injection and the stocking need it).
+    pub service_key: String,
 }
 
 impl Cluster {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like `start`, with more environment for every role (e.g. shorter subscription periods).
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
         capstone::telemetry::init_for_tests();
         let dir = tempfile::tempdir().unwrap();
         let mut server_config = DevServerConfig::ephemeral(temporal_cli());
@@ -36,23 +43,24 @@ impl Cluster {
 
         let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
         let service_key = api_keys::generate_key().unwrap();
-        let env = [
+        let mut env = vec![
             ("DATABASE_URL", database_url.as_str()),
             ("TEMPORAL_ADDRESS", server.address.as_str()),
             ("PAYLOAD_KEYS", TEST_PAYLOAD_KEYS),
-            ("API_SERVICE_KEY", service_key.as_str()),
+            ("SERVICE_KEY", service_key.as_str()),
             ("FAULT_INJECTION", "true"),
             ("OPERATORS", "alice,bob"),
             ("WORKER_STATUS_INTERVAL", "5s"),
         ];
+        env.extend_from_slice(extra_env);
         let exe = env!("CARGO_BIN_EXE_capstone").into();
         let mut system = ProcessSystem::new(exe, dir.path(), &env).unwrap();
         system.start_all(PATIENCE).await.unwrap_or_else(|error| panic!("{error:#}"));
         let db = capstone::db::connect(&database_url).await.expect("the database opens");
         // The api has created its tables by now.
         let operator_key = api_keys::generate_key().unwrap();
-        api_keys::store(&db, &operator_key, Role::Operator, None, "fault-suite").await.unwrap();
-        Self { dir, server_config, server: Some(server), system, db, operator_key }
+        api_keys::store(&db, &operator_key, Role::Operator, Some("alice"), "fault-suite").await.unwrap();
+        Self { dir, server_config, server: Some(server), system, db, operator_key, service_key }
     }
 
     pub fn url(&self, service: &str) -> &str {
@@ -69,10 +77,26 @@ impl Cluster {
     /// Stops the Temporal server (its state is in a file), waits `down_for`, starts it again
     /// on the same port.
     pub async fn restart_temporal(&mut self, down_for: Duration) {
-        self.server.take().expect("the server runs").stop().await.expect("the dev server stops");
+        self.stop_temporal().await;
         tokio::time::sleep(down_for).await;
+        self.start_temporal().await;
+    }
+
+    pub async fn stop_temporal(&mut self) {
+        self.server.take().expect("the server runs").stop().await.expect("the dev server stops");
+    }
+
+    pub async fn start_temporal(&mut self) {
         let server = DevServer::start(self.server_config.clone(), PATIENCE).await.expect("the dev server restarts");
         self.server = Some(server);
+    }
+
+    /// A Temporal client of this cluster's server (with the test payload keys).
+    pub async fn client(&self) -> temporalio_client::Client {
+        let address = &self.server.as_ref().expect("the server runs").address;
+        capstone::temporal::connect(address, "default", "capstone-test", PATIENCE, &super::test_keys())
+            .await
+            .expect("a client connects")
     }
 
     pub async fn stop(mut self) {

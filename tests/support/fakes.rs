@@ -20,7 +20,10 @@ use capstone_workflows::{
             activity::{Charge as ChargeActivity, ChargeCard, Refund as RefundActivity},
         },
         read_model::activity::RecordOrder,
-        shipping::{CreateShipmentRequest, Shipment, activity::CreateShipment},
+        shipping::{
+            CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
+            activity::{CancelShipment, CreateShipment},
+        },
     },
     order::OrderSnapshot,
     task_queues::TaskQueues,
@@ -42,6 +45,10 @@ pub struct Script {
     pub charge_fails: bool,
     /// The charge takes this long (to catch the workflow while it charges).
     pub slow_charge_ms: u64,
+    /// The carrier books the parcel, then the activity fails anyway (every answer lost).
+    pub shipping_answer_lost: bool,
+    /// The api refuses to record the order, for good.
+    pub record_refused: bool,
 }
 
 /// Every call the fakes received, in order: `reserve`, `charge`, `refund`, ...
@@ -171,12 +178,27 @@ impl FakeShipping {
         if self.1.block_shipping {
             return Err(refused(DESTINATION_BLOCKED, "shipping refused: destination_blocked: fake"));
         }
+        if self.1.shipping_answer_lost {
+            // Booked, but the workflow never hears so: it must call the booking off.
+            return Err(refused("ServiceUnavailable", "shipping unavailable: the answer was lost (fake)"));
+        }
         Ok(Shipment {
+            status: Default::default(),
             shipment_id: "sh_fake".into(),
             order_id: request.order_id,
             carrier: "Fake".into(),
             tracking_number: "F1".into(),
         })
+    }
+
+    #[activity(definition = CancelShipment)]
+    pub async fn cancel_shipment(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: CancelShipmentRequest,
+    ) -> Result<ShipmentCancellation, ActivityError> {
+        self.0.push("cancel_shipment");
+        Ok(ShipmentCancellation { order_id: request.order_id, shipment_id: "sh_fake".into(), booked: true })
     }
 }
 
@@ -195,7 +217,7 @@ impl FakeNotifications {
     }
 }
 
-pub struct FakeReadModel(Calls);
+pub struct FakeReadModel(Calls, Script);
 
 #[activities]
 impl FakeReadModel {
@@ -206,6 +228,9 @@ impl FakeReadModel {
         snapshot: OrderSnapshot,
     ) -> Result<(), ActivityError> {
         self.0.push("record");
+        if self.1.record_refused {
+            return Err(refused("InvalidRequest", "api refused: invalid_request: fake"));
+        }
         *self.0.recorded.lock().unwrap() = Some(snapshot);
         Ok(())
     }
@@ -238,7 +263,7 @@ pub fn workers(
                 .register_activities(FakeInventory(calls.clone()))
                 .register_activities(FakeShipping(calls.clone(), script.clone()))
                 .register_activities(FakeNotifications(calls.clone()))
-                .register_activities(FakeReadModel(calls.clone()));
+                .register_activities(FakeReadModel(calls.clone(), script.clone()));
         }),
         fake(&queues.payments, "payments", &|options| {
             options.register_activities(FakePayments(calls.clone(), script.clone()));

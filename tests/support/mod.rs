@@ -10,6 +10,7 @@ pub mod fakes;
 pub mod history;
 pub mod orders;
 pub mod processes;
+pub mod reconcile;
 
 use capstone::{
     api::SubscriptionSettings,
@@ -106,6 +107,7 @@ pub fn test_config(database_url: String) -> ShopConfig {
         payload_keys: test_keys(),
         ui_origins: vec!["http://127.0.0.1:8233".to_owned()],
         service_key: api_keys::generate_key().expect("a key"),
+        limits: Default::default(),
     }
 }
 
@@ -129,7 +131,7 @@ impl TestShop {
         let shop = Shop::start(&config, client.clone()).await.expect("the services start");
         // Requests go out as an operator unless a test says otherwise (see `as_role`).
         let operator_key = api_keys::generate_key().expect("a key");
-        api_keys::store(&shop.db, &operator_key, Role::Operator, None, "test-operator")
+        api_keys::store(&shop.db, &operator_key, Role::Operator, Some("alice"), "test-operator")
             .await
             .expect("the key is stored");
         Self {
@@ -148,10 +150,10 @@ impl TestShop {
         &self.shop.db
     }
 
-    /// A new key with `role` (a customer key acts for `customer_id`).
-    pub async fn create_key(&self, role: Role, customer_id: Option<&str>) -> String {
+    /// A new key with `role`: a customer key acts for `principal`, an operator key is `principal`.
+    pub async fn create_key(&self, role: Role, principal: Option<&str>) -> String {
         let key = api_keys::generate_key().expect("a key");
-        api_keys::store(self.db(), &key, role, customer_id, &format!("test-{}", role.as_str()))
+        api_keys::store(self.db(), &key, role, principal, &format!("test-{}", role.as_str()))
             .await
             .expect("the key is stored");
         key
@@ -220,7 +222,7 @@ impl TestShop {
         let mut env = vec![
             ("TEMPORAL_ADDRESS", self.server.address.as_str()),
             ("PAYLOAD_KEYS", TEST_PAYLOAD_KEYS),
-            ("API_SERVICE_KEY", &self.config.service_key),
+            ("SERVICE_KEY", &self.config.service_key),
             ("WORKFLOW_TASK_QUEUE", &queues.workflows),
             ("ACTIVITY_TASK_QUEUE", &queues.activities),
             ("PAYMENTS_TASK_QUEUE", &queues.payments),
@@ -290,9 +292,19 @@ impl TestShop {
             "notifications" => self.shop.notifications.url(),
             other => panic!("no fault injection on {other}"),
         };
-        let response =
-            self.http.post(format!("{url}/admin/faults")).json(&faults).send().await.expect("the service answers");
+        let response = self
+            .service_http()
+            .post(format!("{url}/admin/faults"))
+            .json(&faults)
+            .send()
+            .await
+            .expect("the service answers");
         assert!(response.status().is_success(), "setting faults on {service}: {}", response.status());
+    }
+
+    /// An HTTP client that presents the service key: what the backend services need.
+    pub fn service_http(&self) -> reqwest::Client {
+        client_with_key(&self.config.service_key)
     }
 
     /// `POST /orders` with an optional `Idempotency-Key`; returns status, headers and body.
@@ -428,10 +440,15 @@ impl TestShop {
     }
 }
 
+/// The service key of `Backend`'s services (a test key, like the payload keys).
+pub const BACKEND_SERVICE_KEY: &str = "cap_test_backend_service_key";
+
 /// The four backend services on a fresh SQLite database, without Temporal: for activity
 /// tests, which call the services through the real activity code.
 pub struct Backend {
     pub db: Db,
+    /// The key the services accept (`Backend::client` presents it).
+    pub service_key: String,
     pub inventory: capstone::http::RunningService,
     pub payments: capstone::http::RunningService,
     pub shipping: capstone::http::RunningService,
@@ -451,22 +468,28 @@ impl Backend {
         let db = capstone::db::connect(database_url).await.expect("the database opens");
         let shutdown = tokio_util::sync::CancellationToken::new();
         let any = "127.0.0.1:0".parse().unwrap();
+        let edge = capstone::http::BackendEdge {
+            service_keys: capstone::http::ServiceKeys::new(&[BACKEND_SERVICE_KEY.to_owned()]),
+            faults: None,
+        };
         Self {
-            inventory: capstone::inventory::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
-            payments: capstone::payments::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
-            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone(), None, vec!["AQ".into()])
+            inventory: capstone::inventory::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
+            payments: capstone::payments::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
+            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone(), &edge, vec!["AQ".into()])
                 .await
                 .unwrap(),
-            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), None).await.unwrap(),
+            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
+            service_key: BACKEND_SERVICE_KEY.to_owned(),
             db,
             shutdown,
             _dir: dir,
         }
     }
 
-    /// The HTTP client an activity uses to reach one of these services.
+    /// The HTTP client an activity uses to reach one of these services (with the service key).
     pub fn client(service: &'static str, url: &str) -> capstone_activities::service_client::ServiceClient {
         capstone_activities::service_client::ServiceClient::new(service, url, reqwest::Client::new())
+            .with_bearer(BACKEND_SERVICE_KEY)
     }
 
     pub async fn stop(self) {

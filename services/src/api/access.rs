@@ -10,6 +10,7 @@
 //! No key, or a key we do not know: 401. A key whose role may not do this: 403. Both are
 //! decided before the handler runs, so nothing is written and no workflow is started.
 //! The key is never logged: only its label (`demo-operator`, ...) goes into the logs.
+//! Before any of that, the limits of `limits.rs` apply (429 with `Retry-After`).
 
 use super::{
     ApiState,
@@ -17,11 +18,12 @@ use super::{
 };
 use crate::http::ApiError;
 use axum::{
-    extract::{FromRequestParts, Request, State},
+    extract::{ConnectInfo, FromRequestParts, Request, State},
     http::{StatusCode, header::AUTHORIZATION, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 
@@ -63,29 +65,63 @@ pub(super) async fn services_only(caller: Caller, request: Request, next: Next) 
     Ok(next.run(request).await)
 }
 
+/// Middleware for every route of the api: a place among the requests in flight, held until
+/// the answer is sent (429 when there is none).
+pub(super) async fn admit(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    match state.limits.admit() {
+        Ok(_permit) => next.run(request).await,
+        Err(refused) => refused.into_response(),
+    }
+}
+
 /// Middleware: checks the key and puts the [`Caller`] into the request for the handlers.
 pub(super) async fn authenticate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let caller = match presented_key(&parts) {
-        None | Some("") => {
-            return unauthorized(
-                "missing_api_key",
-                "send an API key as `Authorization: Bearer <key>`; create one with `capstone create-api-key`",
-            )
-            .into_response();
-        }
-        Some(key) => match api_keys::find(&state.db, key).await {
-            Ok(Some(caller)) => caller,
-            Ok(None) => {
-                return unauthorized("invalid_api_key", "this API key is not known (revoked, or mistyped)")
-                    .into_response();
-            }
-            Err(error) => return ApiError::from(error).into_response(),
-        },
+    let caller = match identify(&state, &parts).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused.into_response(),
     };
+    if let Err(refused) = state.limits.allow_request(&caller) {
+        return refused.into_response();
+    }
     tracing::debug!(role = caller.role.as_str(), label = %caller.label, "authenticated");
     parts.extensions.insert(caller);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The caller of the presented key: from the cache, else (within the address's budget of
+/// lookups) from the database.
+async fn identify(state: &ApiState, parts: &Parts) -> Result<Caller, ApiError> {
+    let key = match presented_key(parts) {
+        None | Some("") => {
+            return Err(unauthorized(
+                "missing_api_key",
+                "send an API key as `Authorization: Bearer <key>`; create one with `capstone create-api-key`",
+            ));
+        }
+        Some(key) => key,
+    };
+    if let Some(caller) = state.limits.cached(&api_keys::hash(key)) {
+        return Ok(caller);
+    }
+    state.limits.allow_lookup(peer_address(parts))?;
+    match api_keys::find(&state.db, key).await? {
+        Some(caller) => {
+            state.limits.remember(&caller);
+            Ok(caller)
+        }
+        None => Err(unauthorized("invalid_api_key", "this API key is not known (revoked, or mistyped)")),
+    }
+}
+
+/// The client's address (a proxy's, behind one). Requests built without a connection (unit
+/// tests) count as one address.
+fn peer_address(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
@@ -116,6 +152,23 @@ impl Caller {
     /// Operators act for anyone; a customer key only for its own customer id.
     pub fn may_act_for(&self, customer_id: &str) -> bool {
         self.is_operator() || (self.role == Role::Customer && self.customer_id.as_deref() == Some(customer_id))
+    }
+
+    /// The operator deciding: the key's own name. A body may repeat it, never change it.
+    pub fn deciding_operator(&self, named_in_body: Option<&str>) -> Result<String, ApiError> {
+        self.require(Role::Operator, "deciding on an order")?;
+        let Some(operator) = self.operator.clone() else {
+            return Err(forbidden(
+                "this operator key carries no operator name, and decisions are taken in the key's name: \
+                 create one with `capstone create-api-key --role operator --operator NAME`",
+            ));
+        };
+        match named_in_body.map(str::trim).filter(|name| !name.is_empty()) {
+            Some(other) if other != operator => {
+                Err(forbidden(format!("this key belongs to operator {operator:?}; it may not decide as {other:?}")))
+            }
+            _ => Ok(operator),
+        }
     }
 
     /// The same as [`Self::may_act_for`], as a 403 naming the problem.
@@ -153,13 +206,38 @@ mod tests {
 
     #[test]
     fn customers_act_for_themselves_and_operators_for_anyone() {
-        let customer = Caller { role: Role::Customer, customer_id: Some("ada".into()), label: "c".into() };
-        let operator = Caller { role: Role::Operator, customer_id: None, label: "o".into() };
-        let service = Caller { role: Role::Service, customer_id: None, label: "s".into() };
+        let key = |role, customer_id: Option<&str>, operator: Option<&str>| Caller {
+            role,
+            customer_id: customer_id.map(str::to_owned),
+            operator: operator.map(str::to_owned),
+            label: "k".into(),
+            key_hash: "h".into(),
+        };
+        let customer = key(Role::Customer, Some("ada"), None);
+        let operator = key(Role::Operator, None, Some("alice"));
+        let service = key(Role::Service, None, None);
         assert!(customer.may_act_for("ada") && !customer.may_act_for("bob"));
         assert!(operator.may_act_for("bob"));
         assert!(!service.may_act_for("ada"));
         assert_eq!(customer.require(Role::Operator, "approving").unwrap_err().status, StatusCode::FORBIDDEN);
         assert!(customer.require_customer("bob", "place an order").unwrap_err().detail.contains("another customer"));
+    }
+
+    #[test]
+    fn an_operator_decides_in_the_name_its_key_carries() {
+        let operator = |name: Option<&str>| Caller {
+            role: Role::Operator,
+            customer_id: None,
+            operator: name.map(str::to_owned),
+            label: "o".into(),
+            key_hash: "h".into(),
+        };
+        let alice = operator(Some("alice"));
+        assert_eq!(alice.deciding_operator(None).unwrap(), "alice");
+        assert_eq!(alice.deciding_operator(Some("alice")).unwrap(), "alice");
+        let refused = alice.deciding_operator(Some("bob")).unwrap_err();
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.detail.contains("\"alice\"") && refused.detail.contains("\"bob\""), "{}", refused.detail);
+        assert!(operator(None).deciding_operator(None).unwrap_err().detail.contains("--operator NAME"));
     }
 }

@@ -10,7 +10,7 @@
 //! The signals `approve` and `reject` do the same as `decide`, fire and forget: see
 //! `docs/day-05.md` for sending them with `temporal workflow signal`.
 
-use super::{ApiState, read_model, validation, views::OrderView};
+use super::{ApiState, api_keys::Caller, read_model, validation, views::OrderView};
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
@@ -29,9 +29,12 @@ use temporalio_client::{
     errors::WorkflowUpdateError,
 };
 
+/// The operator is the key's (`Caller::deciding_operator`): a body may name it, and is
+/// refused when it names another.
 #[derive(Debug, Deserialize)]
 pub(super) struct DecisionBody {
-    pub operator: String,
+    #[serde(default)]
+    pub operator: Option<String>,
     #[serde(default)]
     pub reason: String,
 }
@@ -51,27 +54,30 @@ pub(super) struct CancellationRequested {
 
 pub(super) async fn approve(
     state: State<ApiState>,
+    caller: Caller,
     path: Path<String>,
     body: JsonBody<DecisionBody>,
 ) -> ApiResult<Json<OrderView>> {
-    decide(state, path, body, true).await
+    decide(state, caller, path, body, true).await
 }
 
 pub(super) async fn reject(
     state: State<ApiState>,
+    caller: Caller,
     path: Path<String>,
     body: JsonBody<DecisionBody>,
 ) -> ApiResult<Json<OrderView>> {
-    decide(state, path, body, false).await
+    decide(state, caller, path, body, false).await
 }
 
 async fn decide(
     State(state): State<ApiState>,
+    caller: Caller,
     Path(order_id): Path<String>,
     JsonBody(body): JsonBody<DecisionBody>,
     approve: bool,
 ) -> ApiResult<Json<OrderView>> {
-    let operator = body.operator.trim().to_owned();
+    let operator = caller.deciding_operator(body.operator.as_deref())?;
     validation::validate_key("operator", &operator, 64)?;
     if body.reason.chars().count() > 500 {
         return Err(ApiError::invalid("invalid_request", "reason must be at most 500 characters"));

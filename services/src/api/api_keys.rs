@@ -38,7 +38,11 @@ pub struct Caller {
     pub role: Role,
     /// The customer a customer key belongs to.
     pub customer_id: Option<String>,
+    /// The operator an operator key belongs to: decisions are taken in this name.
+    pub operator: Option<String>,
     pub label: String,
+    /// The key's hash: what rate limits count by (never the key itself).
+    pub key_hash: String,
 }
 
 /// `cap_` and 64 hex digits (256 random bits).
@@ -65,16 +69,27 @@ fn prefix(key: &str) -> String {
     key.chars().take(10).collect()
 }
 
-/// Stores `key` (its hash) with `role`. Storing the same key again changes nothing.
-pub async fn store(db: &Db, key: &str, role: Role, customer_id: Option<&str>, label: &str) -> sqlx::Result<()> {
+/// Stores `key` (its hash) with `role`. `principal` is who the key is: the customer a
+/// customer key acts for, the operator an operator key belongs to (none for service keys).
+/// Storing the same key again changes nothing.
+pub async fn store(
+    db: impl sqlx::AnyExecutor<'_>,
+    key: &str,
+    role: Role,
+    principal: Option<&str>,
+    label: &str,
+) -> sqlx::Result<()> {
+    let customer_id = principal.filter(|_| role == Role::Customer);
+    let operator = principal.filter(|_| role == Role::Operator);
     sqlx::query(
-        "INSERT INTO api_keys (key_hash, key_prefix, role, customer_id, label, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (key_hash) DO NOTHING",
+        "INSERT INTO api_keys (key_hash, key_prefix, role, customer_id, operator_name, label, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_hash) DO NOTHING",
     )
     .bind(hash(key))
     .bind(prefix(key))
     .bind(role.as_str())
     .bind(customer_id)
+    .bind(operator)
     .bind(label)
     .bind(now_ms())
     .execute(db)
@@ -82,21 +97,38 @@ pub async fn store(db: &Db, key: &str, role: Role, customer_id: Option<&str>, la
     Ok(())
 }
 
-/// Replaces every key labelled `label` with `key`: the demo keys, new at each dev start.
+/// Makes `keys` the only keys labelled `label`, in one transaction: there is no moment in
+/// which a caller presenting one of them is refused (the api does this at every start with
+/// the service keys; several api replicas starting at once agree on the result).
 pub async fn replace_labelled(
     db: &Db,
     label: &str,
-    key: &str,
+    keys: &[&str],
     role: Role,
-    customer_id: Option<&str>,
+    principal: Option<&str>,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM api_keys WHERE label = $1").bind(label).execute(db).await?;
-    store(db, key, role, customer_id, label).await
+    let mut tx = db.begin().await?;
+    for key in keys {
+        store(&mut *tx, key, role, principal, label).await?;
+    }
+    let keep: Vec<String> = keys.iter().map(|key| hash(key)).collect();
+    let stale: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM api_keys WHERE label = $1")
+        .bind(label)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .filter(|hash: &String| !keep.contains(hash))
+        .collect();
+    for key_hash in stale {
+        sqlx::query("DELETE FROM api_keys WHERE key_hash = $1").bind(key_hash).execute(&mut *tx).await?;
+    }
+    tx.commit().await
 }
 
 pub async fn find(db: &Db, key: &str) -> sqlx::Result<Option<Caller>> {
-    let row = sqlx::query("SELECT role, customer_id, label FROM api_keys WHERE key_hash = $1")
-        .bind(hash(key))
+    let key_hash = hash(key);
+    let row = sqlx::query("SELECT role, customer_id, operator_name, label FROM api_keys WHERE key_hash = $1")
+        .bind(&key_hash)
         .fetch_optional(db)
         .await?;
     Ok(row.and_then(|row| {
@@ -104,7 +136,9 @@ pub async fn find(db: &Db, key: &str) -> sqlx::Result<Option<Caller>> {
         Some(Caller {
             role,
             customer_id: row.try_get::<Option<String>, _>("customer_id").ok().flatten(),
+            operator: row.try_get::<Option<String>, _>("operator_name").ok().flatten(),
             label: row.try_get("label").ok()?,
+            key_hash,
         })
     }))
 }

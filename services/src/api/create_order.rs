@@ -1,10 +1,12 @@
 //! `POST /orders`: validate, price, record, start the saga.
 //!
-//! Idempotency: the order id is the workflow id's root. A client that sends an order id, or an
-//! `Idempotency-Key` header (from which the order id is derived), gets the same order back on
-//! every repeat: the read-model insert is `ON CONFLICT DO NOTHING` and the workflow start uses
-//! the `UseExisting` conflict policy, so a repeat never starts a second workflow or charge.
-//! Reusing a key for a *different* request is refused with 409.
+//! Idempotency: the order id is the workflow id's root, and the shop chooses it. A client that
+//! sends an `Idempotency-Key` header gets an order id derived from the key *and its customer*
+//! (a UUID v5), so it gets the same order back on every repeat: the read-model insert is `ON
+//! CONFLICT DO NOTHING` and the workflow start uses the `UseExisting` conflict policy, so a
+//! repeat never starts a second workflow or charge. Reusing a key for a *different* request is
+//! refused with 409. A client cannot name an order id: ids the client chose would share one
+//! space with the ids the shop makes (a batch's children), and another customer's.
 
 use super::{
     ApiState,
@@ -30,7 +32,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use temporalio_client::{
-    WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions, errors::WorkflowStartError,
+    RpcOptions, WorkflowDescribeOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+    errors::WorkflowStartError,
 };
 use temporalio_common::{MemoValues, search_attributes::SearchAttributes};
 
@@ -43,9 +46,15 @@ pub(super) async fn create_order(
     headers: HeaderMap,
     JsonBody(request): JsonBody<CreateOrderRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Accepted>)> {
+    if request.order_id.is_some() {
+        return Err(ApiError::invalid(
+            "invalid_request",
+            "order_id is chosen by the shop; to make a retry safe, send an `Idempotency-Key` header instead",
+        ));
+    }
     let order = validation::validate(&request)?;
     caller.require_customer(&order.customer_id, "place an order")?;
-    let order_id = order_id_for(&request, &order, &headers)?;
+    let order_id = id_for("ord", &order.customer_id, &headers)?;
     let lines = timed("catalog", price(&state, &order)).await?;
     let total_cents = total(&lines)?;
     let workflow_id = order_workflow_id(&order_id);
@@ -73,6 +82,9 @@ pub(super) async fn create_order(
         snapshot: &received,
     };
     let previous = timed("read_model", read_model::insert_received(&state.db, &new_order)).await?;
+    if let Some(faults) = &state.faults {
+        faults.maybe_crash_after_insert(&order_id);
+    }
     if let Some(previous) = &previous
         && previous.request_fingerprint != fingerprint
     {
@@ -105,14 +117,20 @@ pub(super) async fn create_order(
         Ok(_) => crate::metrics::shop::order_started(&region),
         Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {
-            if previous.is_none() {
-                read_model::forget(&state.db, &order_id).await?;
+            // Ambiguous: the start may have reached the server and only its answer was lost.
+            // Ask before answering. The row stays either way: a retry with the same key finds
+            // it and starts the same workflow (never a second one), and a row whose workflow
+            // never started is the reconciliation's to settle.
+            tracing::warn!(%order_id, "starting the order workflow failed: {error}; asking the server");
+            if workflow_exists(&state, &workflow_id).await {
+                tracing::info!(%order_id, "the workflow had started after all");
+                crate::metrics::shop::order_started(&region);
+            } else {
+                return Err(ApiError::unavailable(
+                    "temporal_unavailable",
+                    "the order could not be started; retry the same request (with the same Idempotency-Key)",
+                ));
             }
-            tracing::error!(%order_id, "starting the order workflow failed: {error}");
-            return Err(ApiError::unavailable(
-                "temporal_unavailable",
-                "the order could not be started; retry the same request",
-            ));
         }
     }
 
@@ -130,13 +148,14 @@ pub(super) async fn create_order(
     ))
 }
 
-/// The client's order id, else one derived from `Idempotency-Key` (per customer), else a new one.
-fn order_id_for(request: &CreateOrderRequest, order: &ValidOrder, headers: &HeaderMap) -> ApiResult<String> {
-    if let Some(order_id) = &request.order_id {
-        validation::validate_key("order_id", order_id, 64)?;
-        return Ok(order_id.clone());
-    }
-    id_for("ord", &order.customer_id, headers)
+/// Whether the server has a workflow under this id (after a start whose answer was lost).
+/// `false` also when the server cannot be asked: the caller is told to retry, which is safe.
+async fn workflow_exists(state: &ApiState, workflow_id: &str) -> bool {
+    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned());
+    let options = WorkflowDescribeOptions::builder()
+        .rpc_options(RpcOptions::builder().timeout(std::time::Duration::from_secs(5)).build())
+        .build();
+    handle.describe(options).await.is_ok()
 }
 
 /// `{prefix}-...`: derived from `Idempotency-Key` (within `scope`, e.g. the customer) when the

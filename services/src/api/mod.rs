@@ -10,6 +10,8 @@ pub mod api_keys;
 mod batches;
 mod console;
 mod create_order;
+mod faults;
+pub mod limits;
 mod order_changes;
 mod order_list;
 mod read_model;
@@ -58,8 +60,12 @@ pub struct ApiSettings {
     pub codec: EncryptionCodec,
     /// Origins allowed to call the codec endpoint from a browser (the Web UI's).
     pub ui_origins: Vec<String>,
-    /// The workers' key for `/internal/...`, stored (hashed) at start when given.
-    pub service_key: Option<String>,
+    /// The service keys: what the workers present to `/internal/...` (any of them is
+    /// accepted; during a rotation, the new one and the old). Stored (hashed) at start.
+    pub service_keys: Vec<String>,
+    pub limits: limits::LimitSettings,
+    /// Mount `/admin/faults` (operators): crash between an order's row and its workflow.
+    pub fault_injection: bool,
 }
 
 #[derive(Clone)]
@@ -70,6 +76,10 @@ pub(crate) struct ApiState {
     settings: Arc<ApiSettings>,
     /// Who waits on which order (long polling of `GET /orders/{id}`).
     order_changes: Arc<order_changes::OrderChanges>,
+    limits: Arc<limits::Limits>,
+    /// The inventory's catalog for the console, kept a few seconds.
+    console_catalog: Arc<console::CatalogCache>,
+    faults: Option<Arc<faults::ApiFaults>>,
 }
 
 impl ApiState {
@@ -105,13 +115,44 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Api).await?;
-    if let Some(key) = &settings.service_key {
-        // Replaces the previous one: `capstone dev` makes a new key at every start.
-        api_keys::replace_labelled(&db, "service", key, api_keys::Role::Service, None).await?;
+    // Exactly these keys, swapped in one transaction: no request is refused in between, and
+    // a key dropped from the list stops working (`capstone dev` makes a new one each start).
+    let service_keys: Vec<&str> = settings.service_keys.iter().map(String::as_str).collect();
+    api_keys::replace_labelled(&db, "service", &service_keys, api_keys::Role::Service, None).await?;
+    // The service key reaches the inventory too (the catalog), like every backend call.
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = settings.service_keys.first() {
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {key}").parse()?);
     }
-    let http =
-        reqwest::Client::builder().connect_timeout(Duration::from_secs(2)).timeout(Duration::from_secs(5)).build()?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(5))
+        .default_headers(headers)
+        .build()?;
     let order_changes = Arc::new(order_changes::OrderChanges::new(shutdown.clone()));
-    let state = ApiState { db, temporal, http, settings: Arc::new(settings), order_changes };
+    let limits = Arc::new(limits::Limits::new(settings.limits));
+    tokio::spawn(forget_idle_limits(limits.clone(), shutdown.clone()));
+    let faults = settings.fault_injection.then(Arc::default);
+    let state = ApiState {
+        db,
+        temporal,
+        http,
+        settings: Arc::new(settings),
+        order_changes,
+        limits,
+        console_catalog: Arc::default(),
+        faults,
+    };
     start_service(NAME, service_router(NAME, routes::routes(state), None), addr, shutdown).await
+}
+
+/// Rate-limit state of keys and addresses not seen for a while is dropped once a minute.
+async fn forget_idle_limits(limits: Arc<limits::Limits>, shutdown: CancellationToken) {
+    let mut every_minute = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = every_minute.tick() => limits.forget_idle(),
+            _ = shutdown.cancelled() => return,
+        }
+    }
 }

@@ -57,8 +57,8 @@ pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Opti
     let now = now_ms();
     let snapshot = serde_json::to_string(order.snapshot).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     let inserted = sqlx::query(
-        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id) DO NOTHING",
+        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms, revision) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id) DO NOTHING",
     )
     .bind(order.order_id)
     .bind(order.workflow_id)
@@ -69,29 +69,26 @@ pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Opti
     .bind(snapshot)
     .bind(now)
     .bind(now)
+    .bind(order.snapshot.revision as i64)
     .execute(db)
     .await?
     .rows_affected();
     if inserted == 1 { Ok(None) } else { find(db, order.order_id).await }
 }
 
-/// Removes a row that `insert_received` just wrote, when the workflow could not be started.
-pub async fn forget(db: &Db, order_id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM api_orders WHERE order_id = $1 AND status = 'RECEIVED'")
-        .bind(order_id)
-        .execute(db)
-        .await?;
-    Ok(())
-}
-
-/// Writes the workflow's view of the order (the workflow calls this through an activity).
-pub async fn record(db: &Db, snapshot: &OrderSnapshot) -> sqlx::Result<()> {
+/// Writes the workflow's view of the order (the workflow calls this through an activity),
+/// unless the row already holds a later revision: the read model only moves forward, so a
+/// late retry of an earlier write (`AWAITING_APPROVAL` after `COMPLETED`) changes nothing.
+/// Returns whether the row was written.
+pub async fn record(db: &Db, snapshot: &OrderSnapshot) -> sqlx::Result<bool> {
     let now = now_ms();
     let json = serde_json::to_string(snapshot).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
-    sqlx::query(
-        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8) \
-         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, snapshot_json = excluded.snapshot_json, updated_at_ms = excluded.updated_at_ms",
+    let written = sqlx::query(
+        "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms, revision) \
+         VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9) \
+         ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, snapshot_json = excluded.snapshot_json, \
+         updated_at_ms = excluded.updated_at_ms, revision = excluded.revision \
+         WHERE api_orders.revision <= excluded.revision",
     )
     .bind(&snapshot.order_id)
     .bind(capstone_workflows::order::order_workflow_id(&snapshot.order_id))
@@ -101,9 +98,11 @@ pub async fn record(db: &Db, snapshot: &OrderSnapshot) -> sqlx::Result<()> {
     .bind(json)
     .bind(now)
     .bind(now)
+    .bind(snapshot.revision as i64)
     .execute(db)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(written == 1)
 }
 
 pub async fn find(db: &Db, order_id: &str) -> sqlx::Result<Option<OrderRow>> {

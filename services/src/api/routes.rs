@@ -13,7 +13,7 @@
 //! | `GET /`, `/console/config`     | the web console (`console/`): a static page, no key    |
 //!
 //! Every route but the console's page needs an API key; `access.rs` says which role may call
-//! which.
+//! which, and `limits.rs` how much.
 
 use super::order_changes::MAX_WAIT_SECS;
 use super::{
@@ -58,10 +58,16 @@ pub(super) fn routes(state: ApiState) -> Router {
         .route("/subscriptions/{subscription_id}", get(subscriptions::get_subscription))
         .route("/subscriptions/{subscription_id}/cancel", post(subscriptions::cancel_subscription))
         .route("/subscriptions/{subscription_id}/plan", put(subscriptions::change_plan))
-        .route("/subscriptions/{subscription_id}/payment-method", put(subscriptions::update_payment_method))
-        .route_layer(middleware::from_fn(access::operators_only));
+        .route("/subscriptions/{subscription_id}/payment-method", put(subscriptions::update_payment_method));
+    let operators_only = match state.faults {
+        Some(_) => operators_only.route("/admin/faults", post(super::faults::set)),
+        None => operators_only,
+    }
+    .route_layer(middleware::from_fn(access::operators_only));
     let services_only = Router::new()
         .route("/internal/orders/{order_id}", put(record_order))
+        // A snapshot is bounded (`OrderSnapshot::timeline`), but larger than an order request.
+        .layer(DefaultBodyLimit::max(RECORD_MAX_BODY_BYTES))
         .route_layer(middleware::from_fn(access::services_only));
     per_customer
         .merge(operators_only)
@@ -69,8 +75,12 @@ pub(super) fn routes(state: ApiState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
         .with_state(state.clone())
         .merge(codec_routes(state.clone()))
-        .merge(console::routes(state))
+        .merge(console::routes(state.clone()))
+        .layer(middleware::from_fn_with_state(state, access::admit))
 }
+
+/// The largest order snapshot a worker may record.
+const RECORD_MAX_BODY_BYTES: usize = 256 * 1024;
 
 /// The Web UI's codec endpoint: operator keys, as a header or (for the UI, which cannot send
 /// one) in the path: `/codec/k/{key}/decode`. CORS lets the UI's origin call it from the
@@ -153,6 +163,8 @@ async fn get_order(
         }
     };
     let long_poll = params.long_poll()?;
+    // Counted while it waits: a key holds at most so many requests open this way.
+    let _open_poll = long_poll.map(|_| state.limits.start_long_poll(&caller)).transpose()?;
     // Another customer's order is answered as unknown: its existence is not theirs to learn.
     let mut row = read_model::find(&state.db, &order_id)
         .await?
@@ -196,9 +208,14 @@ async fn record_order(
         return Err(ApiError::invalid("invalid_request", "the snapshot's order_id does not match the path"));
     }
     let previous = read_model::find(&state.db, &order_id).await?.map(|row| row.status);
-    read_model::record(&state.db, &snapshot).await?;
+    if !read_model::record(&state.db, &snapshot).await? {
+        // A late retry of an earlier write: the row already has something newer. Success for
+        // the activity (there is nothing to retry), and the row does not go back.
+        tracing::info!(%order_id, status = snapshot.status.as_str(), revision = snapshot.revision, "stale record ignored");
+        return Ok(Json(json!({ "recorded": false, "status": previous.map(OrderStatus::as_str) })));
+    }
     state.order_changes.changed(&order_id);
     crate::metrics::shop::order_recorded(previous, &snapshot);
     tracing::info!(%order_id, status = snapshot.status.as_str(), "order recorded in the read model");
-    Ok(Json(json!({ "recorded": snapshot.status.as_str() })))
+    Ok(Json(json!({ "recorded": true, "status": snapshot.status.as_str() })))
 }

@@ -13,9 +13,10 @@ pub use capstone_workflows::contracts::payments::PROVIDERS as PAYMENT_PROVIDERS;
 /// `POST /orders` body.
 #[derive(Debug, Clone, Deserialize)]
 pub struct CreateOrderRequest {
-    /// Optional: a client-chosen order id doubles as the idempotency key.
+    /// Refused when present: the shop chooses order ids (see `create_order.rs`). Kept as a
+    /// field so that a client still sending one learns why, instead of having it ignored.
     #[serde(default)]
-    pub order_id: Option<String>,
+    pub order_id: Option<serde_json::Value>,
     pub customer_id: String,
     /// Where the confirmation goes.
     pub email: String,
@@ -144,9 +145,10 @@ pub fn trimmed_address(address: &Address) -> Address {
     }
 }
 
-/// An order id chosen by the client, or an `Idempotency-Key` header.
+/// An `Idempotency-Key` header, an operator's name: a safe alphabet, and never `.` or `..`
+/// (anything the shop may one day put into a URL path must stay inside its segment).
 pub fn validate_key(what: &str, key: &str, max_len: usize) -> Result<(), ApiError> {
-    if is_identifier(key, max_len, |c| c.is_ascii_alphanumeric() || "_-.:".contains(c)) {
+    if is_identifier(key, max_len, |c| c.is_ascii_alphanumeric() || "_-.:".contains(c)) && !is_dot_segment(key) {
         Ok(())
     } else {
         Err(ApiError::invalid(
@@ -159,7 +161,9 @@ pub fn validate_key(what: &str, key: &str, max_len: usize) -> Result<(), ApiErro
 /// No '@': the customer id is a search attribute, visible to anyone who lists workflows, so
 /// it must be an account id, never an e-mail address (that goes in `email`).
 pub fn validate_customer_id(customer_id: &str) -> Result<(), ApiError> {
-    if is_identifier(customer_id, 64, |c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    if is_identifier(customer_id, 64, |c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        && !is_dot_segment(customer_id)
+    {
         Ok(())
     } else {
         Err(ApiError::invalid(
@@ -167,6 +171,11 @@ pub fn validate_customer_id(customer_id: &str) -> Result<(), ApiError> {
             "customer_id must be 1 to 64 characters of letters, digits, '_', '.' or '-' (an account id; the e-mail address goes in `email`)",
         ))
     }
+}
+
+/// `.` and `..`: a URL parser resolves them as path segments instead of keeping them as names.
+fn is_dot_segment(value: &str) -> bool {
+    value == "." || value == ".."
 }
 
 fn is_identifier(value: &str, max_len: usize, allowed: impl Fn(char) -> bool) -> bool {
@@ -250,6 +259,11 @@ mod tests {
         assert!(validate_key("Idempotency-Key", "order-2026-11-26:1", 128).is_ok());
         assert!(validate_key("Idempotency-Key", "", 128).is_err());
         assert!(validate_key("Idempotency-Key", "a b", 128).is_err());
-        assert!(validate_key("order_id", &"x".repeat(65), 64).is_err());
+        assert!(validate_key("operator", &"x".repeat(65), 64).is_err());
+        for dots in [".", ".."] {
+            assert!(validate_key("Idempotency-Key", dots, 128).is_err(), "{dots}");
+            assert!(validate_customer_id(dots).is_err(), "{dots}");
+        }
+        assert!(validate_key("Idempotency-Key", "v1.2...3", 128).is_ok());
     }
 }

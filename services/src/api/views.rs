@@ -65,7 +65,10 @@ pub struct OrderView {
     pub approval: Option<ApprovalJson>,
     /// Compensations that failed for good: a person must look at these.
     pub unresolved: Vec<String>,
+    /// The first entries and the newest (bounded; see `OrderSnapshot::timeline`).
     pub timeline: Vec<TimelineView>,
+    /// Entries left out of the middle of the timeline to keep it bounded.
+    pub omitted_entries: u64,
     pub created_at: String,
     pub updated_at: String,
     /// `workflow` when answered by a query to the running workflow, `read_model` otherwise.
@@ -110,6 +113,7 @@ impl OrderView {
                 .into_iter()
                 .map(|entry| TimelineView { at: rfc3339(entry.at_ms), status: entry.status, note: entry.note })
                 .collect(),
+            omitted_entries: snapshot.omitted_entries,
             created_at: rfc3339(row.created_at_ms),
             updated_at: rfc3339(row.updated_at_ms),
             source,

@@ -64,7 +64,8 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
     let api = shop.api_url.trim_end_matches('/');
     let run_id = uuid::Uuid::new_v4().simple().to_string();
     // Enough stock for both halves, so that no order is rejected for want of it.
-    loadgen::stock_skus(&shop.inventory_url, &format!("bench-{run_id}"), u64::from(count) * 2).await?;
+    let service_key = shop.service_key.keys()?.remove(0);
+    loadgen::stock_skus(&shop.inventory_url, &service_key, &format!("bench-{run_id}"), u64::from(count) * 2).await?;
     let order = loadgen::plan::order_body(0, OrderKind::Standard);
 
     // 1. One batch.
@@ -99,7 +100,6 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
         pace: Pace::Concurrency(window as usize),
         stop: Stop::Count(u64::from(count)),
         mix: Mix::default(),
-        operator: String::new(), // plain orders only: nothing to approve
         run_id: format!("bench-solo-{}", &run_id[..8]),
         order_timeout: Duration::from_secs(300),
     };

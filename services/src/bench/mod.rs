@@ -123,7 +123,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         ("DATABASE_URL", database_url.as_str()),
         ("TEMPORAL_ADDRESS", server.address.as_str()),
         ("PAYLOAD_KEYS", payload_keys.as_str()),
-        ("API_SERVICE_KEY", service_key.as_str()),
+        ("SERVICE_KEY", service_key.as_str()),
         ("OPERATORS", "alice"),
         ("WORKER_STATUS_INTERVAL", "60s"),
     ];
@@ -132,7 +132,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     system.start_all(Duration::from_secs(60)).await?;
     let db = crate::db::connect(&database_url).await?;
     let operator_key = api_keys::generate_key()?;
-    api_keys::store(&db, &operator_key, Role::Operator, None, "bench").await?;
+    api_keys::store(&db, &operator_key, Role::Operator, Some("alice"), "bench").await?;
     let client = crate::temporal::connect(
         &server.address,
         "default",
@@ -154,15 +154,19 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     // for want of stock would be a cheap order, and flatter the figures.
     const WARM_UP: u64 = 40;
     let saturation_orders: u64 = ramp.iter().map(|clients| saturation::orders_for(args.orders, *clients)).sum();
-    loadgen::stock_skus(system.url("inventory"), &run_id, WARM_UP + saturation_orders + args.half_peak_orders + 100)
-        .await?;
+    loadgen::stock_skus(
+        system.url("inventory"),
+        &service_key,
+        &run_id,
+        WARM_UP + saturation_orders + args.half_peak_orders + 100,
+    )
+    .await?;
     let plan = |pace, count, tag: &str| LoadPlan {
         api_url: system.url("api").to_owned(),
         api_key: operator_key.clone(),
         pace,
         stop: Stop::Count(count),
         mix: Mix::default(),
-        operator: "alice".to_owned(),
         run_id: format!("{run_id}-{tag}"),
         order_timeout: Duration::from_secs(300),
     };
@@ -229,6 +233,10 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             api_url: system.url("api").to_owned(),
             inventory_url: system.url("inventory").to_owned(),
             api_key: operator_key.clone(),
+            service_key: crate::config::ServiceKeyArgs {
+                service_key: Some(service_key.clone()),
+                service_key_file: Default::default(),
+            },
         };
         Some(batch::compare(&shop, args.batch, args.batch_window).await?)
     } else {

@@ -64,6 +64,11 @@ pub struct DevArgs {
     #[command(flatten)]
     pub shipping_rules: ShippingRulesArgs,
     #[command(flatten)]
+    pub limits: crate::config::ApiLimitArgs,
+    /// The service key (kept in .data/service-key, so that `capstone loadgen` finds it).
+    #[command(flatten)]
+    pub service_key: crate::config::ServiceKeyArgs,
+    #[command(flatten)]
     pub workflow_tuning: WorkflowTuningArgs,
     #[command(flatten)]
     pub activity_tuning: ActivityTuningArgs,
@@ -108,7 +113,6 @@ pub struct DemoKeys {
     pub operator: String,
     pub customer: String,
     pub customer_id: String,
-    service: String,
 }
 
 impl DemoKeys {
@@ -117,7 +121,6 @@ impl DemoKeys {
             operator: api_keys::generate_key()?,
             customer: api_keys::generate_key()?,
             customer_id: demo_order::customer_id()?,
-            service: api_keys::generate_key()?,
         })
     }
 
@@ -126,9 +129,11 @@ impl DemoKeys {
         format!("http://{}/codec/k/{}", args.api.api_addr, self.operator)
     }
 
-    async fn store(&self, db: &crate::db::Db) -> anyhow::Result<()> {
-        api_keys::replace_labelled(db, "demo-operator", &self.operator, Role::Operator, None).await?;
-        api_keys::replace_labelled(db, "demo-customer", &self.customer, Role::Customer, Some(&self.customer_id))
+    /// The demo operator key belongs to the first of the operators (`alice` by default).
+    async fn store(&self, db: &crate::db::Db, operators: &[String]) -> anyhow::Result<()> {
+        let operator = operators.first().context("OPERATORS names no operator")?;
+        api_keys::replace_labelled(db, "demo-operator", &[&self.operator], Role::Operator, Some(operator)).await?;
+        api_keys::replace_labelled(db, "demo-customer", &[&self.customer], Role::Customer, Some(&self.customer_id))
             .await?;
         Ok(())
     }
@@ -202,10 +207,11 @@ async fn run_shop(
         payload_keys,
         // The UI this run really serves (its port may differ from TEMPORAL_UI_URL's).
         ui_origins: crate::config::ui_origins(&ui_url),
-        service_key: demo_keys.service.clone(),
+        service_key: args.service_key.keys()?.remove(0),
+        limits: args.limits.settings(),
     };
     let shop = Shop::start(&config, client.clone()).await?;
-    demo_keys.store(&shop.db).await?;
+    demo_keys.store(&shop.db, &args.approval.policy().operators).await?;
     let runtime = workers::runtime()?;
     let tuning = worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status);
     let all_workers = shop.workers(&runtime, client, &tuning)?;

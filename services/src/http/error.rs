@@ -16,6 +16,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub error: &'static str,
     pub detail: String,
+    /// Sent as `Retry-After` (429 and 503 answers that know when to come back).
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -26,7 +28,15 @@ struct ErrorBody<'a> {
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, error, detail: detail.into() }
+        Self { status, error, detail: detail.into(), retry_after_secs: None }
+    }
+
+    /// 429: this caller (or everyone) is over a limit; come back after `retry_after_secs`.
+    pub fn too_many_requests(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after_secs: Some(retry_after_secs),
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", detail)
+        }
     }
 
     /// 422: the request was well-formed JSON but its content is not acceptable.
@@ -63,7 +73,11 @@ impl From<sqlx::Error> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody { error: self.error, detail: &self.detail };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

@@ -4,9 +4,11 @@ mod error;
 mod faults;
 mod json;
 mod server;
+mod service_auth;
 mod trace_context;
 
 pub use error::{ApiError, ApiResult};
 pub use faults::{FaultSettings, Faults};
 pub use json::JsonBody;
-pub use server::{MAX_BODY_BYTES, RunningService, service_router, start_service};
+pub use server::{BackendEdge, MAX_BODY_BYTES, RunningService, service_router, start_service};
+pub use service_auth::ServiceKeys;

@@ -1,6 +1,6 @@
 //! Starting a service: the shared routes and layers, binding, graceful shutdown.
 
-use super::{ApiError, Faults};
+use super::{ApiError, Faults, ServiceKeys};
 use axum::{
     Json, Router,
     extract::{DefaultBodyLimit, MatchedPath},
@@ -17,14 +17,30 @@ use tower_http::{timeout::TimeoutLayer, trace::TraceLayer};
 /// No request to any of our services needs more than this; larger bodies get a 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What stands in front of a backend service's own routes: the service key, and (in `dev`
+/// and the tests) fault injection.
+#[derive(Clone)]
+pub struct BackendEdge {
+    pub service_keys: ServiceKeys,
+    pub faults: Option<Faults>,
+}
+
 /// A service's routes plus what every service has: `/healthz`, `/metrics`, a JSON 404, a body
-/// limit, a request timeout, request metrics and request tracing. With `faults`, also `/admin/faults` and the fault
-/// injection in front of the service's own routes.
-pub fn service_router(service: &'static str, routes: Router, faults: Option<&Faults>) -> Router {
+/// limit, a request timeout, request metrics and request tracing. A backend service's `edge`
+/// adds the service key in front of everything but `/healthz` and `/metrics`, and with faults
+/// on, `/admin/faults` and the fault injection in front of its routes.
+pub fn service_router(service: &'static str, routes: Router, edge: Option<&BackendEdge>) -> Router {
     crate::metrics::shop::register_all();
-    let routes = match faults {
-        Some(faults) => {
-            routes.layer(middleware::from_fn_with_state(faults.clone(), super::faults::inject)).merge(faults.routes())
+    let routes = match edge {
+        Some(edge) => {
+            let routes = match &edge.faults {
+                Some(faults) => routes
+                    .layer(middleware::from_fn_with_state(faults.clone(), super::faults::inject))
+                    .merge(faults.routes()),
+                None => routes,
+            };
+            // Outermost: a request without the key never reaches the faults or the handler.
+            routes.route_layer(middleware::from_fn_with_state(edge.service_keys.clone(), super::service_auth::require))
         }
         None => routes,
     };
@@ -91,9 +107,11 @@ pub async fn start_service(
     })?;
     let addr = listener.local_addr()?;
     tracing::info!(service = name, %addr, "listening");
+    // With the peer's address in every request (`ConnectInfo`): the api limits key lookups per address.
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let task =
         tokio::spawn(
-            async move { axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await },
+            async move { axum::serve(listener, service).with_graceful_shutdown(shutdown.cancelled_owned()).await },
         );
     Ok(RunningService { name, addr, task })
 }

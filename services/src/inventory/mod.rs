@@ -5,7 +5,7 @@ mod store;
 
 use crate::{
     db::{self, Db, Owner},
-    http::{Faults, RunningService, service_router, start_service},
+    http::{BackendEdge, RunningService, service_router, start_service},
 };
 use std::net::SocketAddr;
 use tokio_util::sync::CancellationToken;
@@ -17,8 +17,8 @@ pub async fn start(
     db: Db,
     addr: SocketAddr,
     shutdown: CancellationToken,
-    faults: Option<Faults>,
+    edge: &BackendEdge,
 ) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Inventory).await?;
-    start_service(NAME, service_router(NAME, routes::routes(db), faults.as_ref()), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(db), Some(edge)), addr, shutdown).await
 }

@@ -22,8 +22,6 @@ pub struct LoadPlan {
     pub pace: Pace,
     pub stop: Stop,
     pub mix: plan::Mix,
-    /// Who approves the large orders (one of the api's operators).
-    pub operator: String,
     /// Makes this run's idempotency keys unique.
     pub run_id: String,
     /// How long one order may take, from its first POST to its final status, before it
@@ -192,7 +190,8 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
                         return record;
                     }
                     if last_status == "AWAITING_APPROVAL" && !approved {
-                        let decision = json!({ "operator": plan.operator, "reason": "approved by the load generator" });
+                        // In the name of the key's operator: the api takes it from the key.
+                        let decision = json!({ "reason": "approved by the load generator" });
                         match http.post(format!("{order_url}/approve")).json(&decision).send().await {
                             // 409: decided already (a retry of ours that got through).
                             Ok(answer) if answer.status().is_success() || answer.status() == 409 => approved = true,
@@ -251,8 +250,8 @@ pub async fn check_api(plan: &LoadPlan) -> anyhow::Result<()> {
 }
 
 /// Stocks the load generator's SKUs with `qty` each (idempotent per run), so that no order is
-/// rejected for want of stock.
-pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::Result<()> {
+/// rejected for want of stock. The inventory is internal: this needs the service key.
+pub async fn stock_skus(inventory_url: &str, service_key: &str, run_id: &str, qty: u64) -> anyhow::Result<()> {
     let receipt = json!({
         "ingestion_id": format!("loadgen-{run_id}"),
         "first_row": 0,
@@ -261,15 +260,21 @@ pub async fn stock_skus(inventory_url: &str, run_id: &str, qty: u64) -> anyhow::
             { "sku": plan::LARGE_SKU, "name": "Load test item (large)", "unit_price_cents": plan::LARGE_PRICE_CENTS, "qty": qty },
         ],
     });
-    receive_stock(inventory_url, &receipt).await
+    receive_stock(inventory_url, service_key, &receipt).await
 }
 
 /// Posts a stock receipt to the inventory (idempotent per `ingestion_id`).
-pub async fn receive_stock(inventory_url: &str, receipt: &Value) -> anyhow::Result<()> {
+pub async fn receive_stock(inventory_url: &str, service_key: &str, receipt: &Value) -> anyhow::Result<()> {
     let url = format!("{}/stock/receipts", inventory_url.trim_end_matches('/'));
-    let answer = reqwest::Client::new().post(&url).json(receipt).send().await.map_err(|error| {
-        anyhow::anyhow!("the inventory at {inventory_url} does not answer ({error}); pass --inventory-url")
-    })?;
+    let answer =
+        reqwest::Client::new().post(&url).bearer_auth(service_key).json(receipt).send().await.map_err(|error| {
+            anyhow::anyhow!("the inventory at {inventory_url} does not answer ({error}); pass --inventory-url")
+        })?;
+    if answer.status() == reqwest::StatusCode::UNAUTHORIZED {
+        anyhow::bail!(
+            "the inventory refused the service key (401): pass the shop's SERVICE_KEY (or --service-key-file; `capstone dev` keeps it in .data/service-key)"
+        );
+    }
     anyhow::ensure!(answer.status().is_success(), "stocking failed: {}", answer.text().await?);
     Ok(())
 }

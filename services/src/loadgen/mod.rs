@@ -22,9 +22,13 @@ pub struct ShopClientArgs {
     /// The inventory, to stock the SKUs the orders use first.
     #[arg(long, env = "INVENTORY_URL", default_value = "http://127.0.0.1:8081")]
     pub inventory_url: String,
-    /// An operator API key (`capstone dev` prints one; `capstone create-api-key --role operator`).
+    /// An operator API key (`capstone dev` prints one; `capstone create-api-key --role
+    /// operator --operator NAME`); large orders are approved in its operator's name.
     #[arg(long, env = "CAPSTONE_API_KEY", hide_env_values = true)]
     pub api_key: String,
+    /// The shop's service key: the inventory is internal, and stocking it needs one.
+    #[command(flatten)]
+    pub service_key: crate::config::ServiceKeyArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -43,7 +47,7 @@ pub struct LoadgenArgs {
     /// How long to place orders (e.g. `30s`, `5m`); the run then waits for the last ones.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
-    /// Percent of large orders (above the approval threshold), approved by --operator.
+    /// Percent of large orders (above the approval threshold), approved by the key's operator.
     #[arg(long, default_value_t = 10)]
     pub large_percent: u32,
     /// Percent of orders whose card is declined.
@@ -55,9 +59,6 @@ pub struct LoadgenArgs {
     /// Percent of orders cancelled right after they are accepted.
     #[arg(long, default_value_t = 5)]
     pub cancelled_percent: u32,
-    /// The operator who approves large orders (one of the api's OPERATORS).
-    #[arg(long, default_value = "alice")]
-    pub operator: String,
     /// How long one order may take before it counts as lost.
     #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
     pub order_timeout: Duration,
@@ -92,7 +93,6 @@ impl LoadgenArgs {
             pace,
             stop,
             mix,
-            operator: self.operator.clone(),
             run_id: run_id.to_owned(),
             order_timeout: self.order_timeout,
         })
@@ -125,7 +125,8 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         },
     };
     driver::check_api(&plan).await?;
-    driver::stock_skus(&args.shop.inventory_url, &run_id, planned).await?;
+    let service_key = args.shop.service_key.keys()?.remove(0);
+    driver::stock_skus(&args.shop.inventory_url, &service_key, &run_id, planned).await?;
     let progress = progress_bar(plan.stop);
     let started = Instant::now();
     let records = drive(&plan, &progress).await?;

@@ -10,7 +10,7 @@ mod store;
 
 use crate::{
     db::{self, Db, Owner},
-    http::{Faults, RunningService, service_router, start_service},
+    http::{BackendEdge, RunningService, service_router, start_service},
 };
 use std::{net::SocketAddr, sync::Arc};
 use tokio_util::sync::CancellationToken;
@@ -25,10 +25,10 @@ pub async fn start(
     db: Db,
     addr: SocketAddr,
     shutdown: CancellationToken,
-    faults: Option<Faults>,
+    edge: &BackendEdge,
     blocked_countries: Vec<String>,
 ) -> anyhow::Result<RunningService> {
     db::migrate(&db, Owner::Shipping).await?;
     let state = routes::ShippingState { db, blocked_countries: Arc::new(blocked_countries) };
-    start_service(NAME, service_router(NAME, routes::routes(state), faults.as_ref()), addr, shutdown).await
+    start_service(NAME, service_router(NAME, routes::routes(state), Some(edge)), addr, shutdown).await
 }

@@ -1,7 +1,8 @@
 //! | route                         | does                                                     |
 //! |-------------------------------|----------------------------------------------------------|
-//! | `POST /shipments`             | book a carrier; idempotent by `order_id`; 422 `destination_blocked` for refused countries |
-//! | `GET /shipments/{order_id}`   | the order's shipment                                     |
+//! | `POST /shipments`             | book a carrier; idempotent by `order_id`; 422 `destination_blocked` for refused countries; 409 `shipment_cancelled` once cancelled |
+//! | `POST /shipments/{order_id}/cancel` | call the booking off (the saga's undo); idempotent; claims the order id when nothing is booked yet |
+//! | `GET /shipments/{order_id}`   | the order's shipment (`booked` or `cancelled`)           |
 
 use super::store;
 use crate::{
@@ -14,7 +15,9 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
-use capstone_workflows::contracts::shipping::{CreateShipmentRequest, Shipment};
+use capstone_workflows::contracts::shipping::{
+    CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
+};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -27,6 +30,7 @@ pub(super) fn routes(state: ShippingState) -> Router {
     Router::new()
         .route("/shipments", post(create_shipment))
         .route("/shipments/{order_id}", get(get_shipment))
+        .route("/shipments/{order_id}/cancel", post(cancel_shipment))
         .with_state(state)
 }
 
@@ -50,6 +54,21 @@ async fn create_shipment(
         tracing::info!(order_id = %shipment.order_id, carrier = %shipment.carrier, "shipment booked");
     }
     Ok((if created { StatusCode::CREATED } else { StatusCode::OK }, Json(shipment)))
+}
+
+async fn cancel_shipment(
+    State(state): State<ShippingState>,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<CancelShipmentRequest>,
+) -> ApiResult<(StatusCode, Json<ShipmentCancellation>)> {
+    if request.order_id != order_id {
+        return Err(ApiError::invalid("invalid_request", "the body's order_id does not match the path"));
+    }
+    let (changed, cancellation) = store::cancel(&state.db, &request).await?;
+    if changed {
+        tracing::info!(%order_id, booked = cancellation.booked, reason = %request.reason, "shipment cancelled");
+    }
+    Ok((if changed { StatusCode::CREATED } else { StatusCode::OK }, Json(cancellation)))
 }
 
 async fn get_shipment(State(state): State<ShippingState>, Path(order_id): Path<String>) -> ApiResult<Json<Shipment>> {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
     ActivityOptions, ChildWorkflowOptions, ContinueAsNewOptions, WorkflowCancellationToken, WorkflowContext,
-    WorkflowContextView, WorkflowResult, WorkflowTermination, workflows::join_all,
+    WorkflowContextView, WorkflowIdReusePolicy, WorkflowResult, WorkflowTermination, workflows::join_all,
 };
 
 #[workflow]
@@ -92,8 +92,12 @@ impl BatchWorkflow {
 
             let order = input.order(index);
             let order_id = order.order_id.clone();
+            // A child's id is derived from the batch's (never chosen by a client), and an id that
+            // already exists, even closed, is refused: a retried start finds its own child, and
+            // nothing else can ever run under a child's name or share its idempotency keys.
             let options = ChildWorkflowOptions::builder()
                 .workflow_id(order_workflow_id(&order_id))
+                .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
                 .cancellation_token(children.clone())
                 .build();
             let outcome = match ctx.start_child_workflow(OrderWorkflow::run, order, options).await {

@@ -17,6 +17,8 @@ pub const PAYMENT_DECLINED: &str = "PaymentDeclined";
 pub const DECLINES: [&str; 2] = [CARD_DECLINED, PAYMENT_DECLINED];
 /// The carrier does not deliver to this destination.
 pub const DESTINATION_BLOCKED: &str = "DestinationBlocked";
+/// A booking arrived after its order's shipment had been cancelled (the saga gave up on it).
+pub const SHIPMENT_CANCELLED: &str = "ShipmentCancelled";
 /// A charge arrived after a refund had already voided its idempotency key.
 pub const CHARGE_VOIDED: &str = "ChargeVoided";
 /// The payment provider named in the order does not exist.
@@ -34,13 +36,14 @@ pub const ACTIVITY_NOT_REGISTERED: &str = "NotFoundError";
 
 /// Failure types that no retry can fix. Listed in every retry policy as a second line of
 /// defence: activities already mark them non-retryable.
-pub const NON_RETRYABLE: [&str; 9] = [
+pub const NON_RETRYABLE: [&str; 10] = [
     INSUFFICIENT_STOCK,
     UNKNOWN_SKU,
     CARD_DECLINED,
     PAYMENT_DECLINED,
     CHARGE_VOIDED,
     DESTINATION_BLOCKED,
+    SHIPMENT_CANCELLED,
     UNKNOWN_PROVIDER,
     IDEMPOTENCY_KEY_REUSED,
     INVALID_REQUEST,
@@ -73,6 +76,7 @@ mod tests {
         assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);
         assert_eq!(failure_type_for_code("charge_voided"), CHARGE_VOIDED);
         assert_eq!(failure_type_for_code("destination_blocked"), DESTINATION_BLOCKED);
+        assert_eq!(failure_type_for_code("shipment_cancelled"), SHIPMENT_CANCELLED);
         assert_eq!(failure_type_for_code("unknown_provider"), UNKNOWN_PROVIDER);
         assert_eq!(failure_type_for_code("idempotency_key_reused"), IDEMPOTENCY_KEY_REUSED);
         assert_eq!(failure_type_for_code("service_unavailable"), SERVICE_UNAVAILABLE);

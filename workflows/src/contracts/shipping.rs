@@ -5,12 +5,25 @@ use serde::{Deserialize, Serialize};
 use temporalio_macros::activity_definitions;
 use temporalio_sdk::activities::ActivityError;
 
-/// `POST /shipments`: book a carrier. A repeat for the same `order_id` returns the booking.
+/// `POST /shipments`: book a carrier. A repeat for the same `order_id` returns the booking;
+/// after a cancellation of that order id it is refused (`shipment_cancelled`).
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct CreateShipmentRequest {
     pub order_id: String,
     pub address: Address,
     pub lines: Vec<StockLine>,
+}
+
+/// Where a shipment stands.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ShipmentStatus {
+    /// A carrier has the parcel booked.
+    #[default]
+    Booked,
+    /// The booking was called off (a compensation), or the order id was claimed before any
+    /// booking arrived, so that a late one is refused.
+    Cancelled,
 }
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
@@ -19,6 +32,31 @@ pub struct Shipment {
     pub order_id: String,
     pub carrier: String,
     pub tracking_number: String,
+    /// Absent in histories recorded before shipments could be cancelled: booked.
+    #[serde(default)]
+    pub status: ShipmentStatus,
+}
+
+/// `POST /shipments/{order_id}/cancel`: call the booking off (the saga's undo of shipping).
+///
+/// Named by the order id, not the shipment id, so that it works when the booking's answer was
+/// lost and the saga never learned the shipment id. Idempotent; when there is no booking yet
+/// it claims the order id, and a booking arriving later is refused (as a refund voids a
+/// charge that has not arrived).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct CancelShipmentRequest {
+    pub order_id: String,
+    pub reason: String,
+}
+
+/// What a cancellation found: the booking it called off, or none (`booked: false`).
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct ShipmentCancellation {
+    pub order_id: String,
+    pub shipment_id: String,
+    /// `true` when a carrier booking existed and was called off; `false` when the order id
+    /// was only claimed.
+    pub booked: bool,
 }
 
 pub struct ShippingActivities;
@@ -27,6 +65,11 @@ pub struct ShippingActivities;
 impl ShippingActivities {
     #[activity(name = "shipping.create_shipment")]
     pub fn create_shipment(request: CreateShipmentRequest) -> Result<Shipment, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "shipping.cancel_shipment")]
+    pub fn cancel_shipment(request: CancelShipmentRequest) -> Result<ShipmentCancellation, ActivityError> {
         unimplemented!()
     }
 }

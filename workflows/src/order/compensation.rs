@@ -4,6 +4,7 @@ use super::{OrderInput, OrderWorkflow, retry_policies};
 use crate::contracts::{
     inventory::{InventoryActivities, ReleaseStockRequest},
     payments::{PaymentActivities, RefundRequest},
+    shipping::{CancelShipmentRequest, ShippingActivities},
 };
 use std::time::Duration;
 use temporalio_sdk::{ActivityOptions, WorkflowCancellationToken, WorkflowContext};
@@ -12,6 +13,7 @@ use temporalio_sdk::{ActivityOptions, WorkflowCancellationToken, WorkflowContext
 pub(super) enum Compensation {
     ReleaseStock { reservation_id: String },
     RefundPayment { charge_idempotency_key: String },
+    CancelShipment { order_id: String },
 }
 
 #[derive(Debug, Default)]
@@ -71,6 +73,17 @@ impl Compensations {
                             Ok(note)
                         }
                         Err(error) => Err(format!("refund failed for good: {error}")),
+                    }
+                }
+                Compensation::CancelShipment { order_id } => {
+                    let request = CancelShipmentRequest { order_id, reason: reason.to_owned() };
+                    let options = options(&input.settings.activity_task_queue);
+                    match ctx.execute_activity(ShippingActivities::cancel_shipment, request, options).await {
+                        Ok(cancelled) if cancelled.booked => {
+                            Ok(format!("cancelled the carrier booking ({})", cancelled.shipment_id))
+                        }
+                        Ok(_) => Ok("no carrier booking to cancel; a late one will be refused".to_owned()),
+                        Err(error) => Err(format!("cancelling the shipment failed for good: {error}")),
                     }
                 }
                 Compensation::ReleaseStock { reservation_id } => {

@@ -7,11 +7,6 @@ use crate::contracts::notifications::{NotificationActivities, SendEmailRequest};
 use std::time::Duration;
 use temporalio_sdk::{ActivityCloseTimeouts, ActivityOptions, WorkflowCancellationToken, WorkflowContext};
 
-/// The patch that added the notice for orders that end without completing. Orders that ended
-/// before it replay without one (`tests/histories/order-card-declined.json`); orders from
-/// then on carry its marker in their history.
-pub const OUTCOME_NOTICE_PATCH: &str = "outcome-notice-email";
-
 impl OrderWorkflow {
     /// The parcel is on its way: a lost e-mail must not undo the order, so this step only
     /// retries (for up to a day) and notes a final failure instead of compensating.

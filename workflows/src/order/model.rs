@@ -164,8 +164,25 @@ pub struct OrderSnapshot {
     /// Compensations that failed for good and need a person (empty in a healthy system:
     /// compensations are retried until they succeed; only a refusal ends them).
     pub unresolved: Vec<String>,
+    /// The first [`TIMELINE_HEAD`] entries and the newest [`TIMELINE_TAIL`]: bounded, so that
+    /// no number of notes (signals, address changes) can make the order too large to query or
+    /// to record.
     pub timeline: Vec<TimelineEntry>,
+    /// Entries dropped from the middle of the timeline to keep it bounded.
+    #[serde(default)]
+    pub omitted_entries: u64,
+    /// How many entries the timeline has ever had: grows with every change, so the read model
+    /// can refuse a record older than the one it has (a late retry of an earlier write).
+    #[serde(default)]
+    pub revision: u64,
 }
+
+/// The timeline keeps its first entries (how the order started)...
+pub const TIMELINE_HEAD: usize = 20;
+/// ...and its newest ones (where it is now).
+pub const TIMELINE_TAIL: usize = 80;
+/// A note longer than this is cut (notes may quote a service's error message).
+pub const MAX_NOTE_CHARS: usize = 300;
 
 impl OrderSnapshot {
     pub fn received(input: &OrderInput, at_ms: i64) -> Self {
@@ -184,6 +201,7 @@ impl OrderSnapshot {
                 status: OrderStatus::Received,
                 note: format!("order of {} line(s) received", input.lines.len()),
             }],
+            revision: 1,
             ..Self::default()
         }
     }
@@ -191,12 +209,29 @@ impl OrderSnapshot {
     /// Moves to `status` and notes it in the timeline.
     pub fn advance(&mut self, status: OrderStatus, at_ms: i64, note: impl Into<String>) {
         self.status = status;
-        self.timeline.push(TimelineEntry { at_ms, status, note: note.into() });
+        self.push(at_ms, note.into());
     }
 
     /// Notes something in the timeline without changing the status.
     pub fn note(&mut self, at_ms: i64, note: impl Into<String>) {
-        self.timeline.push(TimelineEntry { at_ms, status: self.status, note: note.into() });
+        self.push(at_ms, note.into());
+    }
+
+    fn push(&mut self, at_ms: i64, note: String) {
+        self.revision += 1;
+        self.timeline.push(TimelineEntry { at_ms, status: self.status, note: truncated(note, MAX_NOTE_CHARS) });
+        if self.timeline.len() > TIMELINE_HEAD + TIMELINE_TAIL {
+            self.timeline.remove(TIMELINE_HEAD);
+            self.omitted_entries += 1;
+        }
+    }
+}
+
+/// `text` cut to at most `max_chars` characters, with an ellipsis when something was cut.
+pub fn truncated(text: String, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text,
+        Some((cut, _)) => format!("{}…", &text[..cut]),
     }
 }
 
@@ -213,6 +248,24 @@ mod tests {
             assert_eq!(serde_json::from_str::<OrderStatus>(&json).unwrap(), status);
         }
         assert_eq!(OrderStatus::parse("SHIPPED_TWICE"), None);
+    }
+
+    #[test]
+    fn the_timeline_stays_bounded_and_the_revision_keeps_counting() {
+        let mut snapshot = OrderSnapshot::received(&OrderInput::default(), 0);
+        for at_ms in 1..=1000 {
+            snapshot.note(at_ms, "x".repeat(10_000));
+        }
+        assert_eq!(snapshot.timeline.len(), TIMELINE_HEAD + TIMELINE_TAIL);
+        assert_eq!(snapshot.revision, 1001);
+        assert_eq!(snapshot.omitted_entries, 1001 - (TIMELINE_HEAD + TIMELINE_TAIL) as u64);
+        // The first entry (how it started) and the newest survive; every note is cut.
+        assert_eq!(snapshot.timeline[0].status, OrderStatus::Received);
+        assert_eq!(snapshot.timeline.last().unwrap().at_ms, 1000);
+        assert!(snapshot.timeline.iter().all(|entry| entry.note.chars().count() <= MAX_NOTE_CHARS + 1));
+        assert!(serde_json::to_vec(&snapshot).unwrap().len() < 48 * 1024, "fits the api's body limit");
+        assert_eq!(truncated("héllo".into(), 2), "hé…");
+        assert_eq!(truncated("hé".into(), 2), "hé");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Turning activity and child-workflow errors into the order's outcome.
 
-use super::OrderStatus;
+use super::{OrderStatus, model::truncated};
 use temporalio_common::error::IncomingError;
 
 /// Why the saga stopped before completing, and which terminal status that gives the order.
@@ -10,17 +10,24 @@ pub(super) struct Stop {
     pub reason: String,
 }
 
+/// A reason may quote a service's message: it is cut to this length.
+const MAX_REASON_CHARS: usize = 500;
+
 impl Stop {
+    fn new(status: OrderStatus, reason: impl Into<String>) -> Self {
+        Self { status, reason: truncated(reason.into(), MAX_REASON_CHARS) }
+    }
+
     pub fn rejected(reason: impl Into<String>) -> Self {
-        Self { status: OrderStatus::Rejected, reason: reason.into() }
+        Self::new(OrderStatus::Rejected, reason)
     }
 
     pub fn compensated(reason: impl Into<String>) -> Self {
-        Self { status: OrderStatus::Compensated, reason: reason.into() }
+        Self::new(OrderStatus::Compensated, reason)
     }
 
     pub fn cancelled(reason: impl Into<String>) -> Self {
-        Self { status: OrderStatus::Cancelled, reason: reason.into() }
+        Self::new(OrderStatus::Cancelled, reason)
     }
 }
 

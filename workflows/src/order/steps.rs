@@ -3,6 +3,7 @@
 
 use super::compensation::{Compensation, Compensations};
 use super::outcome::{RootCause, Stop};
+use super::patches::SHIPMENT_UNDO_PATCH;
 use super::workflow::now_ms;
 use super::{ApprovalState, OrderInput, OrderStatus, OrderWorkflow, retry_policies};
 use crate::contracts::{
@@ -22,14 +23,16 @@ use temporalio_common::{
 };
 use temporalio_sdk::{
     ActivityOptions, CancellableFuture, ChildWorkflowOptions, TimerResult, WorkflowCancellationToken, WorkflowContext,
-    WorkflowResult, workflows::select,
+    workflows::select,
 };
 
 /// How the approval wait ended.
 enum Waited {
     Timer(TimerResult),
-    /// `false` when the wait was cancelled.
-    Decision(bool),
+    /// An operator decided.
+    Decided,
+    /// The workflow was cancelled while it waited.
+    WaitCancelled,
 }
 
 impl OrderWorkflow {
@@ -41,7 +44,7 @@ impl OrderWorkflow {
         Self::reserve_stock(ctx, input, compensations).await?;
         Self::await_approval(ctx, input).await?;
         Self::charge_payment(ctx, input, compensations).await?;
-        Self::ship(ctx, input).await?;
+        Self::ship(ctx, input, compensations).await?;
         Self::send_confirmation(ctx, input).await;
         Ok(())
     }
@@ -101,9 +104,7 @@ impl OrderWorkflow {
                 ),
             );
             // Operators find waiting orders in the api's read model (`GET /orders?status=...`).
-            if let Err(error) = Self::record_in_read_model(ctx, input).await {
-                Self::note(ctx, format!("could not record the wait in the read model: {error}"));
-            }
+            Self::record_in_read_model(ctx, input).await;
             // Measured again after the record: the deadline is fixed, however long that took.
             let remaining_ms = view.deadline_ms - now_ms(ctx.workflow_time());
             let waited = if remaining_ms <= 0 {
@@ -114,9 +115,9 @@ impl OrderWorkflow {
                     fired = deadline.as_mut() => Waited::Timer(fired),
                     decided = ctx.wait_condition(|s: &Self| {
                         s.snapshot.approval.as_ref().is_some_and(|a| a.state != ApprovalState::Pending)
-                    }) => Waited::Decision(decided.is_ok()),
+                    }) => if decided.is_ok() { Waited::Decided } else { Waited::WaitCancelled },
                 };
-                if let Waited::Decision(true) = waited {
+                if let Waited::Decided = waited {
                     // Dropping the timer's future does not cancel the timer on the server;
                     // cancelling it does (TimerCanceled in the history). A timer left running
                     // would fire for nothing later in a long-lived workflow.
@@ -126,7 +127,7 @@ impl OrderWorkflow {
             };
             match waited {
                 // On a workflow cancel the timer resolves as cancelled: not a timeout.
-                Waited::Timer(TimerResult::Cancelled) | Waited::Decision(false) => {
+                Waited::Timer(TimerResult::Cancelled) | Waited::WaitCancelled => {
                     let reason = ctx.cancellation_token().reason().filter(|reason| !reason.is_empty());
                     return Err(Stop::cancelled(match reason {
                         Some(reason) => format!("cancelled while waiting for approval: {reason}"),
@@ -145,7 +146,7 @@ impl OrderWorkflow {
                         return Err(Stop::rejected("no operator decided before the approval deadline"));
                     }
                 }
-                Waited::Decision(true) => {}
+                Waited::Decided => {}
             }
         }
         let view = ctx.state(|s| s.snapshot.approval.clone()).expect("checked above");
@@ -218,12 +219,23 @@ impl OrderWorkflow {
     /// growing the order's history. From here on the order cannot be cancelled or re-addressed:
     /// the child and the steps after it run on a token of their own, so a cancellation of the
     /// order does not interrupt a booking that may already have happened.
-    async fn ship(ctx: &WorkflowContext<Self>, input: &OrderInput) -> Result<(), Stop> {
+    async fn ship(
+        ctx: &WorkflowContext<Self>,
+        input: &OrderInput,
+        compensations: &mut Compensations,
+    ) -> Result<(), Stop> {
         let address = ctx.state_mut(|s| {
             s.shipping_started = true;
             s.snapshot.shipping_address.clone()
         });
         Self::advance(ctx, OrderStatus::Shipping, format!("booking shipment to {}, {}", address.city, address.country));
+        // Registered before the child starts, like the refund before the charge: a booking
+        // can succeed while every answer about it is lost (each attempt times out), and an
+        // order that then gives up must call the carrier off, or the goods leave unpaid.
+        let undo_registered = ctx.patched(SHIPMENT_UNDO_PATCH);
+        if undo_registered {
+            compensations.push(Compensation::CancelShipment { order_id: input.order_id.clone() });
+        }
         let child_input = ShipmentInput {
             order_id: input.order_id.clone(),
             address,
@@ -238,10 +250,17 @@ impl OrderWorkflow {
             .start_child_workflow(ShipmentWorkflow::run, child_input, options)
             .await
             .map_err(|error| Stop::compensated(format!("shipment could not start: {error}")))?;
-        let shipment = child.result().await.map_err(|error| {
-            let cause = RootCause::of(error.cause(), &error);
-            Stop::compensated(format!("shipping failed: {}", cause.message))
-        })?;
+        let shipment = match child.result().await {
+            Ok(shipment) => shipment,
+            Err(error) => {
+                let cause = RootCause::of(error.cause(), &error);
+                if undo_registered && cause.is(failures::DESTINATION_BLOCKED) {
+                    // A refusal: no carrier took the parcel, so there is no booking to call off.
+                    compensations.forget_last();
+                }
+                return Err(Stop::compensated(format!("shipping failed: {}", cause.message)));
+            }
+        };
         ctx.state_mut(|s| {
             s.snapshot.shipment_id = Some(shipment.shipment_id.clone());
             s.snapshot.tracking_number = Some(shipment.tracking_number.clone());
@@ -253,15 +272,23 @@ impl OrderWorkflow {
     /// Writes the order's state to the api's read model (retried until the api takes it): when
     /// it starts to wait at the approval gate, and when it ends. On its own cancellation token:
     /// a cancelled order must still be recorded.
-    pub(super) async fn record_in_read_model(ctx: &WorkflowContext<Self>, input: &OrderInput) -> WorkflowResult<()> {
+    ///
+    /// It cannot fail the order: by the time of the last write the money, stock and parcel are
+    /// settled, and a projection must never undo them. Outages and refused keys (a key being
+    /// rotated) are retried; a record the api refuses for good is noted in the timeline, the
+    /// activity worker counts it (`capstone_read_model_refusals_total`, an alert), and the
+    /// reconciliation rewrites the row from the workflow.
+    pub(super) async fn record_in_read_model(ctx: &WorkflowContext<Self>, input: &OrderInput) {
         let snapshot = ctx.state(|s| s.snapshot.clone());
         let options = ActivityOptions::with_start_to_close_timeout(Duration::from_secs(10))
             .task_queue(input.settings.activity_task_queue.clone())
             .retry_policy(retry_policies::until_it_succeeds())
             .cancellation_token(WorkflowCancellationToken::new())
             .build();
-        ctx.execute_activity(ReadModelActivities::record_order, snapshot, options).await?;
-        Ok(())
+        if let Err(error) = ctx.execute_activity(ReadModelActivities::record_order, snapshot, options).await {
+            let cause = RootCause::of(error.cause(), &error);
+            Self::note(ctx, format!("the read model refused this record: {}", cause.message));
+        }
     }
 
     fn service_call_options(task_queue: &str, start_to_close: Duration) -> ActivityOptions {

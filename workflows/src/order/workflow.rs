@@ -3,7 +3,7 @@
 
 use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, SignalPayload};
 use super::compensation::Compensations;
-use super::emails::OUTCOME_NOTICE_PATCH;
+use super::patches::OUTCOME_NOTICE_PATCH;
 use super::{OrderInput, OrderSnapshot, OrderStatus, visibility};
 use crate::contracts::Address;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -69,7 +69,7 @@ impl OrderWorkflow {
                 }
             }
         }
-        Self::record_in_read_model(ctx, &input).await?;
+        Self::record_in_read_model(ctx, &input).await;
         let snapshot = ctx.state(|s| s.snapshot.clone());
         if snapshot.status == OrderStatus::Cancelled {
             // Ends the execution as Canceled on the server, after everything was undone.

@@ -272,10 +272,10 @@ function drawOrderActions(order) {
       say(error.message, true);
     }
   } }, label);
-  const operator = () => $("#operator").value.trim();
+  // The api decides in the name the operator key carries; the page names nobody.
   if (order.status === "AWAITING_APPROVAL") {
-    actions.push(act("Approve", "approve", { operator: operator(), reason: "approved in the console" }));
-    actions.push(act("Reject", "reject", { operator: operator(), reason: "rejected in the console" }));
+    actions.push(act("Approve", "approve", { reason: "approved in the console" }));
+    actions.push(act("Reject", "reject", { reason: "rejected in the console" }));
   }
   // The api refuses a cancel from shipping on, and while the saga is already undoing.
   if (!isFinal(order.status) && !["SHIPPING", "SENDING_CONFIRMATION", "COMPENSATING"].includes(order.status)) {
@@ -390,8 +390,6 @@ async function start() {
   state.config = await (await fetch("/console/config")).json();
   $("#temporal-ui").href = `${state.config.temporal_ui_url}/namespaces/${encodeURIComponent(state.config.namespace)}/workflows`;
   $("#threshold").textContent = money(state.config.approval_threshold_cents);
-  $("#operators").replaceChildren(...state.config.operators.map((name) => el("option", { value: name })));
-  $("#operator").value = state.config.operators[0] || "";
   $("#order-form [name=provider]").replaceChildren(...state.config.providers.map((p) => el("option", { value: p }, p)));
   $("#subscription-form [name=plan]").replaceChildren(...state.config.plans.map((p) =>
     el("option", { value: p.plan }, `${p.plan} · ${money(p.price_cents)} per period`)));

@@ -20,6 +20,17 @@ use axum::{
 };
 use capstone_workflows::{order::OrderStatus, subscription::PLANS};
 use serde_json::{Value, json};
+use std::{
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// The console's page load asks for the catalog; a few seconds' old catalog is as good, and
+/// anyone can load the page, so the inventory is asked at most once per [`CATALOG_TTL`].
+const CATALOG_TTL: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub(crate) struct CatalogCache(Mutex<Option<(Instant, Value)>>);
 
 const INDEX_HTML: &str = include_str!("index.html");
 const CONSOLE_JS: &str = include_str!("console.js");
@@ -74,10 +85,20 @@ async fn config(State(state): State<ApiState>) -> ApiResult<Json<Value>> {
 /// The inventory's catalog, for the order and batch forms' SKU lists; empty when the inventory
 /// does not answer (the page then has nothing to order, and says nothing worse).
 async fn catalog(state: &ApiState) -> Value {
+    let cache = &state.console_catalog.0;
+    if let Some((at, items)) = cache.lock().expect("not poisoned").as_ref()
+        && at.elapsed() < CATALOG_TTL
+    {
+        return items.clone();
+    }
     let url = format!("{}/skus", state.settings.inventory_url.trim_end_matches('/'));
     let answer = async { state.http.get(&url).send().await?.error_for_status()?.json::<Value>().await };
     match answer.await {
-        Ok(catalog) => catalog["items"].clone(),
+        Ok(catalog) => {
+            let items = catalog["items"].clone();
+            *cache.lock().expect("not poisoned") = Some((Instant::now(), items.clone()));
+            items
+        }
         Err(error) => {
             tracing::warn!("the console's catalog lookup failed: {error}");
             json!([])
