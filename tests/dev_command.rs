@@ -117,7 +117,9 @@ fn run_dev(dir: &std::path::Path, signal: libc::c_int, while_running: impl FnOnc
                 log_tail()
             );
         };
-        if let Some(key) = line.trim().strip_prefix("operator").map(str::trim).filter(|key| key.starts_with("cap_")) {
+        // `operator alice     cap_...`: the key is the line's last word.
+        let key = line.trim().strip_prefix("operator").and_then(|rest| rest.split_whitespace().last());
+        if let Some(key) = key.filter(|key| key.starts_with("cap_")) {
             operator_key = Some(key.to_owned());
         }
         if let Some(pid) = line.split("pid ").nth(1).and_then(|rest| rest.split(';').next()) {
@@ -319,17 +321,23 @@ fn migrate_then_create_api_key_write_the_tables_and_a_hashed_key() {
     let refused = run(&["create-api-key", "--role", "customer"]);
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--customer-id"));
+    let nameless = run(&["create-api-key", "--role", "operator"]);
+    assert!(!nameless.status.success());
+    assert!(String::from_utf8_lossy(&nameless.stderr).contains("--operator NAME"));
 
-    let created = run(&["create-api-key", "--role", "operator", "--label", "ops-alice"]);
+    let created = run(&["create-api-key", "--role", "operator", "--operator", "alice", "--label", "ops-alice"]);
     assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
     let key = String::from_utf8_lossy(&created.stdout).trim().to_owned();
     assert!(key.starts_with("cap_") && key.len() == 68, "{key}");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let (role, stored_hash): (String, String) = runtime.block_on(async {
+    let (role, operator, stored_hash): (String, String, String) = runtime.block_on(async {
         let db = capstone::db::connect(&database_url).await.unwrap();
-        sqlx::query_as("SELECT role, key_hash FROM api_keys WHERE label = 'ops-alice'").fetch_one(&db).await.unwrap()
+        sqlx::query_as("SELECT role, operator_name, key_hash FROM api_keys WHERE label = 'ops-alice'")
+            .fetch_one(&db)
+            .await
+            .unwrap()
     });
-    assert_eq!(role, "operator");
+    assert_eq!((role.as_str(), operator.as_str()), ("operator", "alice"));
     assert_eq!(stored_hash, capstone::api::api_keys::hash(&key), "only the hash is stored");
     assert!(!stored_hash.contains(&key[4..]));
 }

@@ -1,6 +1,9 @@
 //! The docs must not drift from the code: every syllabus day has its page, every relative link
 //! in the docs points at a file that exists, every `capstone <command>` they show is a command
-//! the binary has, and every Rust symbol they name in `code` is in the sources.
+//! the binary has, every Rust symbol they name in `code` is in the sources, and every table of
+//! the saga's activity calls is the one the workflow tests assert.
+
+mod support;
 
 use std::{
     collections::BTreeSet,
@@ -367,4 +370,59 @@ fn every_day_page_has_its_parts() {
         }
     }
     assert!(missing.is_empty(), "day pages without their parts:\n{}", missing.join("\n"));
+}
+
+const CALL_TABLE_START: &str = "<!-- call-lists -->";
+const CALL_TABLE_END: &str = "<!-- /call-lists -->";
+
+/// The tables of activity calls in `text`: what stands between a line that is exactly
+/// `CALL_TABLE_START` and the next line that is exactly `CALL_TABLE_END`.
+fn call_tables(text: &str) -> Vec<String> {
+    let mut tables = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (line.trim(), current.as_mut()) {
+            (CALL_TABLE_START, None) => current = Some(String::new()),
+            (CALL_TABLE_END, Some(_)) => tables.extend(current.take()),
+            (_, Some(table)) => {
+                table.push_str(line);
+                table.push('\n');
+            }
+            _ => {}
+        }
+    }
+    tables
+}
+
+/// How `text`'s tables of activity calls differ from `support::call_lists` (none: nothing).
+fn call_table_problems(text: &str) -> Vec<String> {
+    let expected = support::call_lists::markdown_table();
+    call_tables(text)
+        .into_iter()
+        .filter(|shown| shown.trim() != expected.trim())
+        .map(|shown| format!("the table is:\n{}\nit should be:\n{expected}", shown.trim()))
+        .collect()
+}
+
+#[test]
+fn every_table_of_activity_calls_is_the_one_the_tests_assert() {
+    let mut problems = Vec::new();
+    let mut tables = 0;
+    for page in pages() {
+        let text = std::fs::read_to_string(&page).unwrap();
+        tables += call_tables(&text).len();
+        problems.extend(call_table_problems(&text).into_iter().map(|problem| format!("{}: {problem}", page.display())));
+    }
+    assert!(problems.is_empty(), "tables of calls drifted from tests/support/call_lists.rs:\n{}", problems.join("\n"));
+    assert!(tables >= 2, "days 7 and 11 show the table of calls ({tables} found)");
+}
+
+#[test]
+fn a_drifted_table_of_calls_is_noticed() {
+    let table = support::call_lists::markdown_table();
+    let page = |table: &str| format!("text\n{CALL_TABLE_START}\n{table}{CALL_TABLE_END}\nmore");
+    assert!(call_table_problems(&page(&table)).is_empty());
+    let drifted = table.replacen("refund, release", "release, refund", 1);
+    assert_ne!(drifted, table);
+    assert_eq!(call_table_problems(&page(&drifted)).len(), 1);
 }

@@ -6,7 +6,10 @@
 mod support;
 
 use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};
-use support::fakes::{FakeShop, Script, wait_for_status};
+use support::{
+    call_lists,
+    fakes::{FakeShop, Script, wait_for_status},
+};
 use temporalio_client::{
     WorkflowCancelOptions, WorkflowExecuteUpdateOptions, WorkflowExecutionStatus, WorkflowGetResultOptions,
     WorkflowStartOptions, errors::WorkflowGetResultError,
@@ -34,7 +37,7 @@ async fn a_happy_order_calls_each_step_once_and_never_compensates() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Completed);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::HAPPY.calls);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Completed));
     shop.stop().await;
 }
@@ -48,7 +51,7 @@ async fn a_blocked_shipment_refunds_then_releases_once_each() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "refund", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::BLOCKED_SHIPMENT.calls);
     assert!(snapshot.reason.unwrap().contains("shipping failed"));
     shop.stop().await;
 }
@@ -64,10 +67,7 @@ async fn a_booking_whose_answer_was_lost_is_called_off_before_the_refund() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
-    assert_eq!(
-        shop.calls.list(),
-        ["reserve", "charge", "ship", "cancel_shipment", "refund", "release", "email", "record"]
-    );
+    assert_eq!(shop.calls.list(), call_lists::LOST_BOOKING.calls);
     assert!(snapshot.timeline.iter().any(|entry| entry.note.contains("cancelled the carrier booking")), "{snapshot:?}");
     shop.stop().await;
 }
@@ -83,7 +83,7 @@ async fn a_record_the_read_model_refuses_does_not_fail_a_completed_order() {
         .await
         .expect("the order completes although its record was refused");
     assert_eq!(snapshot.status, OrderStatus::Completed);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "ship", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::RECORD_REFUSED.calls);
     let last = snapshot.timeline.last().unwrap();
     assert!(last.note.starts_with("the read model refused this record"), "{last:?}");
     shop.stop().await;
@@ -98,7 +98,7 @@ async fn a_declined_card_releases_without_a_refund() {
         })
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::DECLINED.calls);
     shop.stop().await;
 }
 
@@ -120,7 +120,7 @@ async fn an_operator_rejection_releases_and_never_charges() {
     assert_eq!(snapshot.status, OrderStatus::Rejected);
     // The first `record` is the wait at the gate: operators list waiting orders from there.
     // The `email` is the notice that tells the customer (after the release, before the record).
-    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::REJECTED.calls);
     shop.stop().await;
 }
 
@@ -136,7 +136,7 @@ async fn a_cancel_during_the_approval_wait_ends_canceled_after_releasing() {
         })
         .await;
     assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "record", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::CANCELLED_AT_THE_GATE.calls);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>("order-cancelled");
     let status = handle.describe(Default::default()).await.unwrap().status();
@@ -160,7 +160,7 @@ async fn a_charge_that_fails_for_any_other_reason_is_still_refunded_before_the_r
         .await;
     assert_eq!(snapshot.status, OrderStatus::Compensated);
     assert!(snapshot.reason.as_deref().unwrap().starts_with("payment failed"), "{snapshot:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::CHARGE_FAILED.calls);
     shop.stop().await;
 }
 
@@ -178,7 +178,7 @@ async fn a_cancel_while_charging_undoes_the_charge_and_the_reservation() {
         })
         .await;
     assert!(matches!(outcome, Err(WorkflowGetResultError::Cancelled { .. })), "{outcome:?}");
-    assert_eq!(shop.calls.list(), ["reserve", "charge", "refund", "release", "email", "record"]);
+    assert_eq!(shop.calls.list(), call_lists::CANCELLED_WHILE_CHARGING.calls);
     assert_eq!(shop.calls.recorded().map(|s| s.status), Some(OrderStatus::Cancelled));
     shop.stop().await;
 }

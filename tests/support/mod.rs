@@ -5,6 +5,7 @@
 //! Tests are parallel-safe: nothing is shared between two tests but the CPU.
 #![allow(dead_code)] // every test binary uses its own subset of the helpers
 
+pub mod call_lists;
 pub mod cluster;
 pub mod fakes;
 pub mod history;

@@ -23,7 +23,7 @@ mod validation_props;
 mod views;
 
 pub use subscriptions::SubscriptionSettings;
-pub use validation::validate_customer_id;
+pub use validation::{validate_customer_id, validate_key};
 
 use crate::{
     codec::EncryptionCodec,

@@ -56,8 +56,15 @@ pub fn print(banner: &Banner<'_>) {
     );
     println!();
     println!("Demo API keys (new at every start; `capstone create-api-key` makes lasting ones):");
-    println!("  operator           {}", keys.operator);
+    let operator = args.approval.operators.first().map(String::as_str).unwrap_or("?");
+    println!("  operator {operator:<9} {}", keys.operator);
     println!("  customer {:<9} {}", keys.customer_id, keys.customer);
+    if args.service_key.service_key.is_some() {
+        println!("  service key        from SERVICE_KEY (the backend services need it)");
+    } else {
+        let file = args.service_key.service_key_file.display();
+        println!("  service key        in {file} (the backend services need it: export SERVICE_KEY=$(grep -v '^#' {file}))");
+    }
     if *ui_codec {
         println!("  The Web UI decrypts payloads through {}/codec/k/<operator key>/decode.", shop.api.url());
     } else {

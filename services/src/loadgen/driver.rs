@@ -238,7 +238,7 @@ pub async fn check_api(plan: &LoadPlan) -> anyhow::Result<()> {
     match answer.status().as_u16() {
         200 => Ok(()),
         401 => anyhow::bail!(
-            "the api refused the key (401): pass an operator key in CAPSTONE_API_KEY or --api-key (`capstone dev` prints one; `capstone create-api-key --role operator`)"
+            "the api refused the key (401): pass an operator key in CAPSTONE_API_KEY or --api-key (`capstone dev` prints one; `capstone create-api-key --role operator --operator NAME`)"
         ),
         403 => anyhow::bail!(
             "this key is not an operator's (403): the load generator approves and cancels orders, which needs an operator key"
