@@ -40,10 +40,15 @@ say "$("$VENV/bin/temporal" --version)"
 
 # Debian packages the tests drive: Prometheus and promtool (the observability tests scrape a
 # real run with them and check the alerting rules), Chromium and its WebDriver (the web
-# console's browser test). Installed when missing and this is root on Debian.
+# console's browser test), nginx and openssl (below). Installed when missing and this is root
+# on Debian.
 missing=()
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || missing+=(chromium chromium-driver)
+# nginx and openssl: the secured-connection tests put a TLS, an mTLS and an API-key proxy in
+# front of a dev server, with certificates made by openssl (tests/secure_connections.rs).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "Installing ${missing[*]} (apt-get install)"

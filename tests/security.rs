@@ -233,7 +233,7 @@ async fn after_a_key_rotation_old_payloads_still_decode() {
     // A client that has not been rotated yet starts a workflow: its input is sealed with the
     // old key. The rotated workers still open it, and seal what they write with the new key.
     let before_rotation =
-        capstone::temporal::connect(&shop.server.address, "default", "not-rotated", support::PATIENCE, &old_ring)
+        capstone::temporal::connect(&support::plain(&shop.server.address), "not-rotated", support::PATIENCE, &old_ring)
             .await
             .unwrap();
     let greeting = shop

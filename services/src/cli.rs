@@ -2,7 +2,7 @@
 
 use crate::{
     api::{self, ApiSettings},
-    codec::{EncryptionCodec, KeyRing},
+    codec::EncryptionCodec,
     config::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApiLimitArgs, ApprovalArgs,
         BackendEdgeArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr,
@@ -229,9 +229,10 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Migrate(args) => crate::migrate::run(args).await,
         Command::Api(args) => {
             let keys = args.temporal.key_ring()?;
-            let client = connect(&args.temporal, &keys, "capstone-api").await?;
+            let connection = args.temporal.connection()?;
+            let client = temporal::connect(&connection, "capstone-api", TEMPORAL_PATIENCE, &keys).await?;
             // The api sets the attributes when it starts an order.
-            temporal::search_attributes::require(&client, &args.temporal.temporal_namespace).await?;
+            temporal::search_attributes::require(&client, &connection.namespace).await?;
             let settings = ApiSettings {
                 task_queues: args.task_queues.queues(),
                 region_routes: args.region_routes.region_routes,
@@ -241,7 +242,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 inventory_url: args.inventory.inventory_url,
                 ui_origins: args.ui.origins(),
                 temporal_ui_url: args.ui.temporal_ui_url,
-                namespace: args.temporal.temporal_namespace,
+                namespace: connection.namespace,
                 codec: EncryptionCodec::new(keys),
                 service_keys: args.service_key.keys()?,
                 limits: args.limits.settings(),
@@ -272,9 +273,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             .await
         }
         Command::WorkflowWorker(args) => {
-            let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-workflow-worker").await?;
+            let connection = args.temporal.connection()?;
+            let keys = args.temporal.key_ring()?;
+            let client = temporal::connect(&connection, "capstone-workflow-worker", TEMPORAL_PATIENCE, &keys).await?;
             // The order workflow upserts them at every status change.
-            temporal::search_attributes::require(&client, &args.temporal.temporal_namespace).await?;
+            temporal::search_attributes::require(&client, &connection.namespace).await?;
             let runtime = workers::runtime()?;
             let tuning = worker_tuning(Some(&args.tuning), None, &args.status);
             let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
@@ -283,7 +286,9 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             run_worker_role("workflow-worker", args.metrics.metrics_addr, vec![worker], tuning.status_interval).await
         }
         Command::ActivityWorker(args) => {
-            let client = connect(&args.temporal, &args.temporal.key_ring()?, "capstone-activity-worker").await?;
+            let connection = args.temporal.connection()?;
+            let keys = args.temporal.key_ring()?;
+            let client = temporal::connect(&connection, "capstone-activity-worker", TEMPORAL_PATIENCE, &keys).await?;
             let runtime = workers::runtime()?;
             let tuning = worker_tuning(None, Some(&args.tuning), &args.status);
             let base = TaskQueues {
@@ -303,10 +308,6 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             run_worker_role("activity-worker", args.metrics.metrics_addr, all, tuning.status_interval).await
         }
     }
-}
-
-async fn connect(temporal: &TemporalArgs, keys: &KeyRing, identity: &str) -> anyhow::Result<temporalio_client::Client> {
-    temporal::connect(&temporal.temporal_address, &temporal.temporal_namespace, identity, TEMPORAL_PATIENCE, keys).await
 }
 
 /// Runs a worker role's workers until SIGTERM or Ctrl-C and their drain, with the role's only

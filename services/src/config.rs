@@ -9,14 +9,42 @@ use capstone_workflows::{
 use clap::Args;
 use std::{collections::BTreeMap, net::SocketAddr, path::PathBuf, time::Duration};
 
+/// How a role reaches Temporal: the SDK's standard configuration (`TEMPORAL_*` variables and
+/// `temporal.toml` profiles), each flag overriding one of its settings (docs/temporal-cloud.md).
 #[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Temporal connection (the SDK's TEMPORAL_* settings and temporal.toml profiles)")]
 pub struct TemporalArgs {
-    /// Temporal frontend, host:port.
-    #[arg(long, env = "TEMPORAL_ADDRESS", default_value = "127.0.0.1:7233")]
-    pub temporal_address: String,
-    /// Temporal namespace.
-    #[arg(long, env = "TEMPORAL_NAMESPACE", default_value = "default")]
-    pub temporal_namespace: String,
+    /// Temporal frontend, host:port or a URL [default: the profile's, else 127.0.0.1:7233].
+    #[arg(long, env = "TEMPORAL_ADDRESS")]
+    pub temporal_address: Option<String>,
+    /// Temporal namespace [default: the profile's, else default].
+    #[arg(long, env = "TEMPORAL_NAMESPACE")]
+    pub temporal_namespace: Option<String>,
+    /// API key (Temporal Cloud); sent as `authorization: Bearer`, and turns TLS on unless
+    /// TEMPORAL_TLS=false.
+    #[arg(long, env = "TEMPORAL_API_KEY", hide_env_values = true)]
+    pub temporal_api_key: Option<String>,
+    /// Profile of the configuration file [default: default].
+    #[arg(long, env = "TEMPORAL_PROFILE")]
+    pub temporal_profile: Option<String>,
+    /// The configuration file [default: ~/.config/temporalio/temporal.toml].
+    #[arg(long, env = "TEMPORAL_CONFIG_FILE")]
+    pub temporal_config_file: Option<String>,
+    /// TLS on or off (on by default with an API key, a CA or a client certificate).
+    #[arg(long, env = "TEMPORAL_TLS")]
+    pub temporal_tls: Option<bool>,
+    /// CA certificate (PEM) that signed the server's certificate.
+    #[arg(long, env = "TEMPORAL_TLS_SERVER_CA_CERT_PATH")]
+    pub temporal_tls_server_ca_cert_path: Option<String>,
+    /// Client certificate (PEM) for mTLS.
+    #[arg(long, env = "TEMPORAL_TLS_CLIENT_CERT_PATH")]
+    pub temporal_tls_client_cert_path: Option<String>,
+    /// Client private key (PEM) for mTLS.
+    #[arg(long, env = "TEMPORAL_TLS_CLIENT_KEY_PATH")]
+    pub temporal_tls_client_key_path: Option<String>,
+    /// Name to verify the server's certificate against (and send as SNI).
+    #[arg(long, env = "TEMPORAL_TLS_SERVER_NAME")]
+    pub temporal_tls_server_name: Option<String>,
     /// Payload encryption keys, `id:base64,id:base64` (the first encrypts; the rest still
     /// decrypt). Overrides --payload-keys-file.
     #[arg(long, env = "PAYLOAD_KEYS", hide_env_values = true)]
@@ -30,6 +58,22 @@ impl TemporalArgs {
     /// The key ring every client and worker encrypts payloads with (docs/day-10.md).
     pub fn key_ring(&self) -> anyhow::Result<KeyRing> {
         KeyRing::load(self.payload_keys.as_deref(), &self.payload_keys_file, true)
+    }
+
+    /// Where and how to connect: the SDK's configuration, with these flags on top.
+    pub fn connection(&self) -> anyhow::Result<crate::temporal::TemporalConnection> {
+        crate::temporal::TemporalConnection::resolve(&crate::temporal::client::Overrides {
+            address: self.temporal_address.clone(),
+            namespace: self.temporal_namespace.clone(),
+            api_key: self.temporal_api_key.clone(),
+            profile: self.temporal_profile.clone(),
+            config_file: self.temporal_config_file.clone(),
+            tls: self.temporal_tls,
+            server_ca_cert: self.temporal_tls_server_ca_cert_path.clone(),
+            client_cert: self.temporal_tls_client_cert_path.clone(),
+            client_key: self.temporal_tls_client_key_path.clone(),
+            server_name: self.temporal_tls_server_name.clone(),
+        })
     }
 }
 

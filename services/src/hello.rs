@@ -26,9 +26,9 @@ pub struct HelloArgs {
 }
 
 pub async fn run(args: HelloArgs) -> anyhow::Result<()> {
+    let connection = args.temporal.connection()?;
     let client = crate::temporal::connect(
-        &args.temporal.temporal_address,
-        &args.temporal.temporal_namespace,
+        &connection,
         "capstone-hello",
         Duration::from_secs(5),
         &args.temporal.key_ring()?,
@@ -47,7 +47,7 @@ pub async fn run(args: HelloArgs) -> anyhow::Result<()> {
     println!(
         "see it in the Web UI: {}/namespaces/{}/workflows/{workflow_id}",
         args.ui.temporal_ui_url.trim_end_matches('/'),
-        args.temporal.temporal_namespace
+        connection.namespace
     );
     let result = tokio::time::timeout(
         Duration::from_secs(args.wait_secs),

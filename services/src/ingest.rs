@@ -43,9 +43,9 @@ pub async fn run(args: IngestStockArgs) -> anyhow::Result<()> {
     let ingestion_id = args.ingestion_id.unwrap_or_else(|| hex::encode(&Sha256::digest(&content)[..8]));
     let workflow_id = ingestion_workflow_id(&ingestion_id);
 
+    let connection = args.temporal.connection()?;
     let client = crate::temporal::connect(
-        &args.temporal.temporal_address,
-        &args.temporal.temporal_namespace,
+        &connection,
         "capstone-ingest-stock",
         Duration::from_secs(5),
         &args.temporal.key_ring()?,
@@ -66,7 +66,7 @@ pub async fn run(args: IngestStockArgs) -> anyhow::Result<()> {
     println!(
         "see it in the Web UI: {}/namespaces/{}/workflows/{workflow_id}",
         args.ui.temporal_ui_url.trim_end_matches('/'),
-        args.temporal.temporal_namespace
+        connection.namespace
     );
 
     // Progress comes from the activity's own heartbeats, as the server has them.

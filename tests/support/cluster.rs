@@ -30,6 +30,17 @@ impl Cluster {
 
     /// Like `start`, with more environment for every role (e.g. shorter subscription periods).
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        let extra: Vec<(String, String)> = extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Self::start_with_env_from(|_| async { extra }).await
+    }
+
+    /// Like `start_with`, with the extra environment made once the dev server runs, from its
+    /// address (e.g. a TLS proxy in front of it, which the roles then connect through).
+    pub async fn start_with_env_from<F, Fut>(extra_env: F) -> Self
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: std::future::Future<Output = Vec<(String, String)>>,
+    {
         capstone::telemetry::init_for_tests();
         let dir = tempfile::tempdir().unwrap();
         let mut server_config = DevServerConfig::ephemeral(temporal_cli());
@@ -52,7 +63,8 @@ impl Cluster {
             ("OPERATORS", "alice,bob"),
             ("WORKER_STATUS_INTERVAL", "5s"),
         ];
-        env.extend_from_slice(extra_env);
+        let extra = extra_env(server.address.clone()).await;
+        env.extend(extra.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         let exe = env!("CARGO_BIN_EXE_capstone").into();
         let mut system = ProcessSystem::new(exe, dir.path(), &env).unwrap();
         system.start_all(PATIENCE).await.unwrap_or_else(|error| panic!("{error:#}"));
@@ -94,7 +106,7 @@ impl Cluster {
     /// A Temporal client of this cluster's server (with the test payload keys).
     pub async fn client(&self) -> temporalio_client::Client {
         let address = &self.server.as_ref().expect("the server runs").address;
-        capstone::temporal::connect(address, "default", "capstone-test", PATIENCE, &super::test_keys())
+        capstone::temporal::connect(&super::plain(address), "capstone-test", PATIENCE, &super::test_keys())
             .await
             .expect("a client connects")
     }

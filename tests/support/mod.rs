@@ -12,6 +12,7 @@ pub mod history;
 pub mod orders;
 pub mod processes;
 pub mod reconcile;
+pub mod tls;
 
 use capstone::{
     api::SubscriptionSettings,
@@ -69,13 +70,19 @@ pub fn test_keys() -> KeyRing {
     KeyRing::parse(TEST_PAYLOAD_KEYS).expect("the test keys parse")
 }
 
+/// A plain connection to a test's dev server in namespace `default` (no TEMPORAL_* variable of
+/// the machine running the tests is read).
+pub fn plain(address: &str) -> capstone::temporal::TemporalConnection {
+    capstone::temporal::TemporalConnection::plain(address, "default").expect("a dev server's address")
+}
+
 /// A fresh Temporal dev server for one test: in memory, headless, on free ports.
 pub async fn start_temporal() -> (DevServer, Client) {
     capstone::telemetry::init_for_tests();
     let server = DevServer::start(DevServerConfig::ephemeral(temporal_cli()), PATIENCE)
         .await
         .expect("the Temporal dev server starts");
-    let client = capstone::temporal::connect(&server.address, "default", "capstone-test", PATIENCE, &test_keys())
+    let client = capstone::temporal::connect(&plain(&server.address), "capstone-test", PATIENCE, &test_keys())
         .await
         .expect("a client connects to the dev server");
     (server, client)

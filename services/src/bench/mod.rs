@@ -134,8 +134,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let operator_key = api_keys::generate_key()?;
     api_keys::store(&db, &operator_key, Role::Operator, Some("alice"), "bench").await?;
     let client = crate::temporal::connect(
-        &server.address,
-        "default",
+        &crate::temporal::TemporalConnection::plain(&server.address, "default")?,
         "capstone-bench",
         Duration::from_secs(10),
         &KeyRing::parse(&payload_keys)?,

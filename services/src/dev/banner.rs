@@ -6,6 +6,7 @@ use crate::shop::Shop;
 pub struct Banner<'a> {
     pub args: &'a DevArgs,
     pub shop: &'a Shop,
+    pub temporal: &'a crate::temporal::TemporalConnection,
     pub ui_url: &'a str,
     pub server_pid: Option<u32>,
     pub keys: &'a super::DemoKeys,
@@ -14,15 +15,15 @@ pub struct Banner<'a> {
 }
 
 pub fn print(banner: &Banner<'_>) {
-    let Banner { args, shop, ui_url, server_pid, keys, ui_codec } = banner;
+    let Banner { args, shop, temporal, ui_url, server_pid, keys, ui_codec } = banner;
     let origin = match server_pid {
         Some(pid) => format!("started by capstone dev, pid {pid}; state in {}", args.temporal_db_file.display()),
         None => "already running; not managed by capstone dev".to_owned(),
     };
     println!();
     println!("capstone dev is running. Ctrl-C stops everything.");
-    println!("  Temporal gRPC      {}   ({origin})", args.temporal.temporal_address);
-    println!("  Temporal Web UI    {ui_url}/namespaces/{}/workflows", args.temporal.temporal_namespace);
+    println!("  Temporal gRPC      {}   ({origin})", temporal.address);
+    println!("  Temporal Web UI    {ui_url}/namespaces/{}/workflows", temporal.namespace);
     for service in shop.services() {
         println!("  {:<18} {}", service.name, service.url());
     }

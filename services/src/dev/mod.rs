@@ -88,20 +88,20 @@ pub struct DevArgs {
 
 pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     let shutdown = shutdown::on_signals();
-    let address = args.temporal.temporal_address.clone();
+    let connection = args.temporal.connection()?;
     // Made before the dev server starts: its Web UI gets the codec endpoint with the
     // operator key in the path (docs/day-10.md).
     let demo_keys = DemoKeys::generate()?;
-    let (server, ui_url) = if temporal::answers(&address).await {
-        println!("Using the Temporal server that already answers at {address}.");
+    let (server, ui_url) = if temporal::answers(&connection).await {
+        println!("Using the Temporal server that already answers at {} ({}).", connection.address, connection.description);
         (None, args.ui.temporal_ui_url.clone())
     } else {
-        let server = start_dev_server(&args, &demo_keys).await?;
+        let server = start_dev_server(&args, &connection, &demo_keys).await?;
         let ui_url = server.ui_url.clone().unwrap_or_else(|| args.ui.temporal_ui_url.clone());
         (Some(server), ui_url)
     };
     let server_pid = server.as_ref().and_then(DevServer::pid);
-    let outcome = run_shop(&args, &demo_keys, ui_url, server_pid, shutdown).await;
+    let outcome = run_shop(&args, &connection, &demo_keys, ui_url, server_pid, shutdown).await;
     if let Some(server) = server {
         server.stop().await?;
     }
@@ -139,14 +139,22 @@ impl DemoKeys {
     }
 }
 
-async fn start_dev_server(args: &DevArgs, demo_keys: &DemoKeys) -> anyhow::Result<DevServer> {
+async fn start_dev_server(
+    args: &DevArgs,
+    connection: &temporal::TemporalConnection,
+    demo_keys: &DemoKeys,
+) -> anyhow::Result<DevServer> {
+    anyhow::ensure!(
+        !connection.uses_tls(),
+        "nothing answers at {} ({}), and `capstone dev` starts only plain dev servers: \
+         start that server, or unset the TLS settings to have a dev server started here",
+        connection.address,
+        connection.description
+    );
     let binary = cli_binary::find(args.temporal_cli.as_deref())?;
-    let (ip, port) = args
-        .temporal
-        .temporal_address
-        .rsplit_once(':')
-        .and_then(|(ip, port)| Some((ip.to_owned(), port.parse::<u16>().ok()?)))
-        .with_context(|| format!("TEMPORAL_ADDRESS {:?} is not host:port", args.temporal.temporal_address))?;
+    let (ip, port) = connection
+        .host_port()
+        .with_context(|| format!("TEMPORAL_ADDRESS {:?} is not host:port", connection.address))?;
     if let Some(folder) = args.temporal_db_file.parent().filter(|folder| !folder.as_os_str().is_empty()) {
         std::fs::create_dir_all(folder)?;
     }
@@ -167,22 +175,16 @@ async fn start_dev_server(args: &DevArgs, demo_keys: &DemoKeys) -> anyhow::Resul
 
 async fn run_shop(
     args: &DevArgs,
+    connection: &temporal::TemporalConnection,
     demo_keys: &DemoKeys,
     ui_url: String,
     server_pid: Option<u32>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let payload_keys = args.temporal.key_ring()?;
-    let client = temporal::connect(
-        &args.temporal.temporal_address,
-        &args.temporal.temporal_namespace,
-        "capstone-dev",
-        Duration::from_secs(30),
-        &payload_keys,
-    )
-    .await?;
+    let client = temporal::connect(connection, "capstone-dev", Duration::from_secs(30), &payload_keys).await?;
     // A dev server started here has them already; one that was running may not.
-    let created = temporal::search_attributes::register(&client, &args.temporal.temporal_namespace).await?;
+    let created = temporal::search_attributes::register(&client, &connection.namespace).await?;
     if !created.is_empty() {
         println!("Created the search attributes {} on the Temporal server.", created.join(", "));
     }
@@ -203,7 +205,7 @@ async fn run_shop(
         blocked_countries: args.shipping_rules.countries(),
         fault_injection: true,
         temporal_ui_url: ui_url.clone(),
-        namespace: args.temporal.temporal_namespace.clone(),
+        namespace: connection.namespace.clone(),
         payload_keys,
         // The UI this run really serves (its port may differ from TEMPORAL_UI_URL's).
         ui_origins: crate::config::ui_origins(&ui_url),
@@ -219,6 +221,7 @@ async fn run_shop(
     banner::print(&banner::Banner {
         args,
         shop: &shop,
+        temporal: connection,
         ui_url: &ui_url,
         server_pid,
         keys: demo_keys,

@@ -150,7 +150,7 @@ impl DevServer {
                     "the Temporal dev server exited during start-up ({status}){log_hint}"
                 )));
             }
-            if super::answers(&self.address).await {
+            if super::answers(&super::TemporalConnection::plain(&self.address, "default")?).await {
                 tracing::info!(address = %self.address, "Temporal dev server ready after {:.1?}", started.elapsed());
                 return Ok(());
             }

@@ -5,4 +5,4 @@ pub mod client;
 pub mod dev_server;
 pub mod search_attributes;
 
-pub use client::{answers, connect};
+pub use client::{TemporalConnection, answers, connect};

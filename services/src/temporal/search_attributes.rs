@@ -4,6 +4,9 @@
 //! * Dev server and tests: registered at start (`--search-attribute OrderStatus=Keyword`, ...).
 //! * Any other server: `capstone setup-temporal` once per namespace (or the `temporal operator
 //!   search-attribute create` commands it prints with `--print`).
+//! * Temporal Cloud, where the operator API is not open to a namespace's keys: `setup-temporal`
+//!   notices the refusal, prints the `tcld` commands and the Cloud UI steps, and checks with a
+//!   visibility query whether each attribute exists.
 //! * The workflow worker and the api check at start and refuse to run without them, with
 //!   the fix in the message, instead of failing every order later.
 
@@ -63,9 +66,52 @@ pub async fn register(client: &Client, namespace: &str) -> anyhow::Result<Vec<&'
     Ok(missing.into_iter().map(|(name, _)| name).collect())
 }
 
+/// The `tcld` command that creates the shop's attributes in a Temporal Cloud namespace.
+pub fn tcld_command(namespace: &str) -> String {
+    let attributes: Vec<String> = custom_search_attributes()
+        .iter()
+        .map(|(name, kind)| format!("--search-attribute \"{name}={kind}\""))
+        .collect();
+    format!("tcld namespace search-attributes add --namespace {namespace} {}", attributes.join(" "))
+}
+
+/// Whether a refusal of the operator API means "not allowed here" (Temporal Cloud, or a
+/// proxy that closes it), rather than a server that is down.
+pub fn operator_api_closed(error: &anyhow::Error) -> bool {
+    let text = format!("{error:#}");
+    ["PermissionDenied", "Unimplemented", "Unauthenticated", "permission denied", "not supported", "Request unauthorized"]
+        .iter()
+        .any(|needle| text.contains(needle))
+}
+
+/// The shop's attributes that a visibility query in `namespace` does not know, asked without
+/// the operator API: a list filter on an unknown attribute is refused by the server.
+pub async fn missing_by_query(client: &Client) -> anyhow::Result<Vec<(&'static str, &'static str)>> {
+    let mut missing = Vec::new();
+    for (name, kind) in custom_search_attributes() {
+        let value = if kind == "Int" { "0" } else { "'probe'" };
+        let query = format!("{name} = {value}");
+        match client.count_workflows(query, temporalio_client::WorkflowCountOptions::default()).await {
+            Ok(_) => {}
+            Err(error) => {
+                let text = error.to_string();
+                if text.contains("InvalidArgument") || text.to_lowercase().contains("invalid") || text.contains("not defined") {
+                    missing.push((name, kind));
+                } else {
+                    return Err(anyhow::anyhow!(text)).context(format!("asking visibility whether {name} exists"));
+                }
+            }
+        }
+    }
+    Ok(missing)
+}
+
 /// Fails with the fix when an attribute is missing.
 pub async fn require(client: &Client, namespace: &str) -> anyhow::Result<()> {
-    let missing = missing(client, namespace).await?;
+    let missing = match missing(client, namespace).await {
+        Err(error) if operator_api_closed(&error) => missing_by_query(client).await?,
+        other => other?,
+    };
     if missing.is_empty() {
         return Ok(());
     }
