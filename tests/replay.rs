@@ -311,6 +311,7 @@ async fn record_subscription_stages() {
                     worker: temporalio_sdk::Worker::new(&runtime, shop.client.clone(), options).unwrap(),
                     kind: "workflow",
                     slots: 10,
+                    claim: None,
                     stats: Default::default(),
                 }
             };

@@ -7,7 +7,7 @@ use crate::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApiLimitArgs, ApprovalArgs,
         BackendEdgeArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr,
         RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, StatusIntervalArg,
-        SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTaskQueueArg, WorkflowTuningArgs,
+        SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, VersioningArgs, WorkflowTaskQueueArg, WorkflowTuningArgs,
         WorkflowWorkerMetricsAddr, worker_tuning,
     },
     db::{self, Db},
@@ -159,6 +159,8 @@ pub struct WorkflowWorkerArgs {
     #[command(flatten)]
     pub tuning: WorkflowTuningArgs,
     #[command(flatten)]
+    pub versioning: VersioningArgs,
+    #[command(flatten)]
     pub status: StatusIntervalArg,
     #[command(flatten)]
     pub metrics: WorkflowWorkerMetricsAddr,
@@ -178,6 +180,8 @@ pub struct ActivityWorkerArgs {
     pub service_key: ServiceKeyArgs,
     #[command(flatten)]
     pub tuning: ActivityTuningArgs,
+    #[command(flatten)]
+    pub versioning: VersioningArgs,
     #[command(flatten)]
     pub status: StatusIntervalArg,
     #[command(flatten)]
@@ -279,18 +283,25 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             // The order workflow upserts them at every status change.
             temporal::search_attributes::require(&client, &connection.namespace).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(Some(&args.tuning), None, &args.status);
-            let base = TaskQueues { workflows: args.task_queue.workflow_task_queue, ..TaskQueues::default() };
-            let queues = base.for_region(args.region.region.as_deref());
-            let worker = workers::workflow_worker(&runtime, client, &queues.workflows, &tuning)?;
-            run_worker_role("workflow-worker", args.metrics.metrics_addr, vec![worker], tuning.status_interval).await
+            let tuning = worker_tuning(Some(&args.tuning), None, &args.status, &args.versioning);
+            let base = TaskQueues {
+                workflows: args.task_queue.workflow_task_queue,
+                subscriptions: args.task_queue.subscription_task_queue,
+                ..TaskQueues::default()
+            };
+            let region = args.region.region.as_deref();
+            let queues = base.for_region(region);
+            // Subscriptions have one queue for every region: the shared workflow workers serve it.
+            let subscriptions = region.is_none().then_some(queues.subscriptions.as_str());
+            let all = workers::workflow_workers(&runtime, client, &queues.workflows, subscriptions, &tuning)?;
+            run_worker_role("workflow-worker", args.metrics.metrics_addr, all, tuning.status_interval).await
         }
         Command::ActivityWorker(args) => {
             let connection = args.temporal.connection()?;
             let keys = args.temporal.key_ring()?;
             let client = temporal::connect(&connection, "capstone-activity-worker", TEMPORAL_PATIENCE, &keys).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(None, Some(&args.tuning), &args.status);
+            let tuning = worker_tuning(None, Some(&args.tuning), &args.status, &args.versioning);
             let base = TaskQueues {
                 activities: args.task_queues.activity_task_queue,
                 payments: args.task_queues.payments_task_queue,

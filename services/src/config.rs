@@ -124,6 +124,9 @@ pub struct WorkflowTaskQueueArg {
     /// Task queue of the workflow worker (workflow tasks only).
     #[arg(long, env = "WORKFLOW_TASK_QUEUE", default_value = task_queues::WORKFLOWS)]
     pub workflow_task_queue: String,
+    /// Task queue of the subscriptions (workflow tasks only; auto-upgrade, see docs/day-09.md).
+    #[arg(long, env = "SUBSCRIPTION_TASK_QUEUE", default_value = task_queues::SUBSCRIPTIONS)]
+    pub subscription_task_queue: String,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -151,6 +154,7 @@ impl TaskQueueArgs {
             workflows: self.workflows.workflow_task_queue.clone(),
             activities: self.activities.activity_task_queue.clone(),
             payments: self.activities.payments_task_queue.clone(),
+            subscriptions: self.workflows.subscription_task_queue.clone(),
         }
     }
 }
@@ -414,8 +418,13 @@ pub fn worker_tuning(
     workflow: Option<&WorkflowTuningArgs>,
     activity: Option<&ActivityTuningArgs>,
     status: &StatusIntervalArg,
+    versioning: &VersioningArgs,
 ) -> crate::workers::WorkerTuning {
-    let mut tuning = crate::workers::WorkerTuning { status_interval: status.status_interval, ..Default::default() };
+    let mut tuning = crate::workers::WorkerTuning {
+        status_interval: status.status_interval,
+        versioning: versioning.versioning(),
+        ..Default::default()
+    };
     if let Some(workflow) = workflow {
         tuning.workflow_slots = workflow.workflow_slots.max(1);
     }
@@ -425,6 +434,36 @@ pub fn worker_tuning(
         tuning.drain_timeout = activity.drain_timeout;
     }
     tuning
+}
+
+/// Worker Deployment versioning (day 9): which deployment and build a worker belongs to.
+#[derive(Args, Debug, Clone)]
+pub struct VersioningArgs {
+    /// Worker Deployment this worker belongs to (one per application).
+    #[arg(long, env = "WORKER_DEPLOYMENT_NAME", default_value = "capstone")]
+    pub worker_deployment_name: String,
+    /// This worker's build [default: the git commit it was built from].
+    #[arg(long, env = "WORKER_BUILD_ID", default_value = crate::workers::versioning::BUILD_ID)]
+    pub worker_build_id: String,
+    /// Worker versioning: orders pinned to the build that started them, subscriptions
+    /// upgraded to each new current build. `false` runs unversioned.
+    #[arg(long, env = "WORKER_VERSIONING", default_value_t = true, action = clap::ArgAction::Set)]
+    pub worker_versioning: bool,
+    /// When the deployment has no current version yet, make this build current (the first
+    /// deploy); never touches a deployment that has one (set-current-version does that).
+    #[arg(long, env = "SET_CURRENT_IF_NONE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub set_current_if_none: bool,
+}
+
+impl VersioningArgs {
+    pub fn versioning(&self) -> crate::workers::versioning::Versioning {
+        crate::workers::versioning::Versioning {
+            enabled: self.worker_versioning,
+            deployment_name: self.worker_deployment_name.clone(),
+            build_id: self.worker_build_id.clone(),
+            set_current_if_none: self.set_current_if_none,
+        }
+    }
 }
 
 /// Where a worker process serves `/metrics` and `/healthz` (workers have no other HTTP port).

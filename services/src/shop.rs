@@ -157,7 +157,9 @@ impl Shop {
         let mut all = Vec::new();
         for region in queue_sets {
             let queues = self.task_queues.for_region(region);
-            all.push(workers::workflow_worker(runtime, client.clone(), &queues.workflows, tuning)?);
+            // Subscriptions have one queue for every region: the shared workers serve it.
+            let subscriptions = region.is_none().then_some(queues.subscriptions.as_str());
+            all.extend(workers::workflow_workers(runtime, client.clone(), &queues.workflows, subscriptions, tuning)?);
             all.extend(workers::activity_workers(
                 runtime,
                 client.clone(),

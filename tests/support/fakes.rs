@@ -251,12 +251,14 @@ pub fn workers(
             worker: Worker::new(runtime, client.clone(), options).expect("a fake worker"),
             kind,
             slots: 10,
+            claim: None,
             stats: Arc::new(WorkerStats::default()),
         }
     };
     vec![
-        capstone::workers::workflow_worker(runtime, client.clone(), &queues.workflows, &Default::default())
-            .expect("the workflow worker"),
+        capstone::workers::workflow_workers(runtime, client.clone(), &queues.workflows, None, &Default::default())
+            .expect("the workflow worker")
+            .remove(0),
         fake(&queues.activities, "activity", &|options| {
             options
                 .register_activities(capstone_activities::hello::HelloActivities)

@@ -78,10 +78,15 @@ pub fn plain(address: &str) -> capstone::temporal::TemporalConnection {
 
 /// A fresh Temporal dev server for one test: in memory, headless, on free ports.
 pub async fn start_temporal() -> (DevServer, Client) {
+    start_temporal_with(|_| {}).await
+}
+
+/// Like `start_temporal`, with changes to the server's configuration.
+pub async fn start_temporal_with(change: impl FnOnce(&mut DevServerConfig)) -> (DevServer, Client) {
     capstone::telemetry::init_for_tests();
-    let server = DevServer::start(DevServerConfig::ephemeral(temporal_cli()), PATIENCE)
-        .await
-        .expect("the Temporal dev server starts");
+    let mut config = DevServerConfig::ephemeral(temporal_cli());
+    change(&mut config);
+    let server = DevServer::start(config, PATIENCE).await.expect("the Temporal dev server starts");
     let client = capstone::temporal::connect(&plain(&server.address), "capstone-test", PATIENCE, &test_keys())
         .await
         .expect("a client connects to the dev server");
@@ -135,7 +140,18 @@ impl TestShop {
 
     /// Temporal + every service with `config` (e.g. on a fresh PostgreSQL database).
     pub async fn start_on(config: ShopConfig, dir: tempfile::TempDir) -> Self {
-        let (server, client) = start_temporal().await;
+        Self::start_on_server(config, dir, start_temporal().await).await
+    }
+
+    /// Like `start`, on a dev server with changes to its configuration (dynamic config).
+    pub async fn start_with_server(change: impl FnOnce(&mut DevServerConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let config = test_config(format!("sqlite://{}/shop.db?mode=rwc", dir.path().display()));
+        Self::start_on_server(config, dir, start_temporal_with(change).await).await
+    }
+
+    async fn start_on_server(config: ShopConfig, dir: tempfile::TempDir, temporal: (DevServer, Client)) -> Self {
+        let (server, client) = temporal;
         let shop = Shop::start(&config, client.clone()).await.expect("the services start");
         // Requests go out as an operator unless a test says otherwise (see `as_role`).
         let operator_key = api_keys::generate_key().expect("a key");

@@ -17,17 +17,35 @@ pub const ACTIVITIES: &str = "order-activities";
 /// Polled by `capstone activity-worker` with few slots: charges and refunds.
 pub const PAYMENTS: &str = "payments";
 
-/// The three queues one deployment (or one region of it) uses.
+/// Polled by `capstone workflow-worker`: subscriptions only. Their own queue because worker
+/// versioning sets the versioning behaviour per worker, not per workflow type: orders are
+/// pinned to the build that started them, subscriptions (which live for months) move to each
+/// new build (auto-upgrade), so they are served by a worker of their own (docs/day-09.md).
+pub const SUBSCRIPTIONS: &str = "subscriptions";
+
+/// The queues one deployment (or one region of it) uses.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TaskQueues {
     pub workflows: String,
     pub activities: String,
     pub payments: String,
+    /// Shared by every region: a subscription ships nothing.
+    #[serde(default = "subscriptions")]
+    pub subscriptions: String,
+}
+
+fn subscriptions() -> String {
+    SUBSCRIPTIONS.to_owned()
 }
 
 impl Default for TaskQueues {
     fn default() -> Self {
-        Self { workflows: WORKFLOWS.to_owned(), activities: ACTIVITIES.to_owned(), payments: PAYMENTS.to_owned() }
+        Self {
+            workflows: WORKFLOWS.to_owned(),
+            activities: ACTIVITIES.to_owned(),
+            payments: PAYMENTS.to_owned(),
+            subscriptions: SUBSCRIPTIONS.to_owned(),
+        }
     }
 }
 
@@ -42,6 +60,7 @@ impl TaskQueues {
                 workflows: format!("{}-{region}", self.workflows),
                 activities: format!("{}-{region}", self.activities),
                 payments: format!("{}-{region}", self.payments),
+                subscriptions: self.subscriptions.clone(),
             },
         }
     }

@@ -102,7 +102,7 @@ pub(super) async fn create_subscription(
         payments_task_queue: queues.payments,
         carried: None,
     };
-    let options = WorkflowStartOptions::new(queues.workflows, workflow_id.clone())
+    let options = WorkflowStartOptions::new(queues.subscriptions, workflow_id.clone())
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();

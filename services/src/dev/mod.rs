@@ -65,6 +65,8 @@ pub struct DevArgs {
     pub shipping_rules: ShippingRulesArgs,
     #[command(flatten)]
     pub limits: crate::config::ApiLimitArgs,
+    #[command(flatten)]
+    pub versioning: crate::config::VersioningArgs,
     /// The service key (kept in .data/service-key, so that `capstone loadgen` finds it).
     #[command(flatten)]
     pub service_key: crate::config::ServiceKeyArgs,
@@ -215,7 +217,8 @@ async fn run_shop(
     let shop = Shop::start(&config, client.clone()).await?;
     demo_keys.store(&shop.db, &args.approval.policy().operators).await?;
     let runtime = workers::runtime()?;
-    let tuning = worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status);
+    let tuning =
+        worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status, &args.versioning);
     let all_workers = shop.workers(&runtime, client, &tuning)?;
 
     banner::print(&banner::Banner {

@@ -34,6 +34,8 @@ pub struct DevServerConfig {
     pub log_file: Option<PathBuf>,
     /// Custom search attributes to register at start (`Name=Type`).
     pub search_attributes: Vec<String>,
+    /// More `--dynamic-config-value KEY=VALUE` settings (tests make slow server loops fast).
+    pub dynamic_config: Vec<String>,
 }
 
 impl DevServerConfig {
@@ -50,6 +52,7 @@ impl DevServerConfig {
             db_filename: None,
             log_file: None,
             search_attributes: super::search_attributes::dev_server_flags(),
+            dynamic_config: Vec::new(),
         }
     }
 }
@@ -104,6 +107,9 @@ impl DevServer {
         }
         for attribute in &config.search_attributes {
             command.args(["--search-attribute", attribute]);
+        }
+        for setting in &config.dynamic_config {
+            command.args(["--dynamic-config-value", setting]);
         }
         let output = match &config.log_file {
             Some(path) => {

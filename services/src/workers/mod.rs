@@ -6,10 +6,15 @@
 //! Split, they scale independently: add activity workers when calls queue up, workflow
 //! workers when workflow tasks do. On SIGTERM each stops polling, lets the tasks it has
 //! finish (activities get `drain_timeout`), logs that it stopped, and the process exits 0.
+//!
+//! Every worker carries its Worker Deployment version (`versioning.rs`): orders pinned to
+//! their build, subscriptions on a queue of their own that follows the current build.
 
 mod stats;
+pub mod versioning;
 
 pub use stats::WorkerStats;
+pub use versioning::Versioning;
 
 use capstone_activities::ServiceUrls;
 use capstone_workflows::{
@@ -18,6 +23,7 @@ use capstone_workflows::{
 };
 use std::{sync::Arc, time::Duration};
 use temporalio_client::Client;
+use temporalio_common::worker::VersioningBehavior;
 use temporalio_sdk::{
     Runtime, Worker, WorkerOptions,
     runtime::{
@@ -27,7 +33,7 @@ use temporalio_sdk::{
 };
 use tokio_util::sync::CancellationToken;
 
-/// Concurrency and lifecycle settings (see `config::worker_tuning` for the flags).
+/// Concurrency, lifecycle and versioning settings (see `config::worker_tuning` for the flags).
 #[derive(Debug, Clone)]
 pub struct WorkerTuning {
     pub workflow_slots: usize,
@@ -35,6 +41,7 @@ pub struct WorkerTuning {
     pub payment_slots: usize,
     pub drain_timeout: Duration,
     pub status_interval: Duration,
+    pub versioning: Versioning,
 }
 
 impl Default for WorkerTuning {
@@ -45,6 +52,7 @@ impl Default for WorkerTuning {
             payment_slots: 2,
             drain_timeout: Duration::from_secs(20),
             status_interval: Duration::from_secs(30),
+            versioning: Versioning::default(),
         }
     }
 }
@@ -55,6 +63,8 @@ pub struct RunnableWorker {
     pub kind: &'static str,
     pub slots: usize,
     pub stats: Arc<WorkerStats>,
+    /// Its client and version, when it may make its build current (see `versioning.rs`).
+    pub claim: Option<(Client, Versioning)>,
 }
 
 /// The SDK runtime (thread pools, telemetry) shared by the workers of one process.
@@ -78,26 +88,44 @@ fn tuner(workflow_slots: usize, activity_slots: usize) -> TunerHolder {
         .build()
 }
 
-/// A worker for every workflow type of the shop, and no activities.
-pub fn workflow_worker(
+/// The workflow worker's SDK workers, no activities: every workflow type of the shop on
+/// `task_queue`, pinned to this build; and, given a `subscription_task_queue`, subscriptions
+/// there, following the current build. (Subscriptions started before they had a queue of
+/// their own run on `task_queue`, so it serves them too.)
+pub fn workflow_workers(
     runtime: &Runtime,
     client: Client,
     task_queue: &str,
+    subscription_task_queue: Option<&str>,
     tuning: &WorkerTuning,
-) -> anyhow::Result<RunnableWorker> {
-    let mut options = WorkerOptions::new(task_queue)
-        .register_workflow::<HelloWorkflow>()?
-        .register_workflow::<OrderWorkflow>()?
-        .register_workflow::<ShipmentWorkflow>()?
-        .register_workflow::<StockIngestionWorkflow>()?
-        .register_workflow::<BatchWorkflow>()?
-        .register_workflow::<SubscriptionWorkflow>()?
-        .tuner(tuner(tuning.workflow_slots, 1))
-        .build();
-    let stats = Arc::new(WorkerStats::default());
-    options.worker_interceptor(stats::CountWorkflowTasks(stats.clone()));
-    let worker = Worker::new(runtime, client, options)?;
-    Ok(RunnableWorker { worker, kind: "workflow", slots: tuning.workflow_slots, stats })
+) -> anyhow::Result<Vec<RunnableWorker>> {
+    let build = |task_queue: &str, kind, behavior, register: &dyn Fn(&mut WorkerOptions) -> anyhow::Result<()>| {
+        let mut options = WorkerOptions::new(task_queue).tuner(tuner(tuning.workflow_slots, 1)).build();
+        options.deployment_options = tuning.versioning.options(Some(behavior));
+        register(&mut options)?;
+        let stats = Arc::new(WorkerStats::default());
+        options.worker_interceptor(stats::CountWorkflowTasks(stats.clone()));
+        let worker = Worker::new(runtime, client.clone(), options)?;
+        let claim = Some((client.clone(), tuning.versioning.clone()));
+        anyhow::Ok(RunnableWorker { worker, kind, slots: tuning.workflow_slots, stats, claim })
+    };
+    let mut workers = vec![build(task_queue, "workflow", VersioningBehavior::Pinned, &|options| {
+            options
+                .register_workflow::<HelloWorkflow>()?
+                .register_workflow::<OrderWorkflow>()?
+                .register_workflow::<ShipmentWorkflow>()?
+                .register_workflow::<StockIngestionWorkflow>()?
+                .register_workflow::<BatchWorkflow>()?
+                .register_workflow::<SubscriptionWorkflow>()?;
+        Ok(())
+    })?];
+    if let Some(queue) = subscription_task_queue {
+        workers.push(build(queue, "workflow", VersioningBehavior::AutoUpgrade, &|options| {
+            options.register_workflow::<SubscriptionWorkflow>()?;
+            Ok(())
+        })?);
+    }
+    Ok(workers)
 }
 
 /// The activity worker's two SDK workers: most activities on `activity_task_queue`, charges
@@ -113,6 +141,7 @@ pub fn activity_workers(
     let http = capstone_activities::http_client()?;
     let build = |task_queue: &str, kind, slots, register: &dyn Fn(&mut WorkerOptions)| -> anyhow::Result<_> {
         let mut options = WorkerOptions::new(task_queue)
+            .deployment_options(tuning.versioning.options(None))
             .tuner(tuner(1, slots))
             .graceful_shutdown_period(tuning.drain_timeout)
             // Heartbeats are batched; send the latest at least every second, so that a retry
@@ -123,7 +152,7 @@ pub fn activity_workers(
         let stats = Arc::new(WorkerStats::default());
         options.activity_inbound_interceptor(stats::CountActivities(stats.clone()));
         let worker = Worker::new(runtime, client.clone(), options)?;
-        Ok(RunnableWorker { worker, kind, slots, stats })
+        Ok(RunnableWorker { worker, kind, slots, stats, claim: Some((client.clone(), tuning.versioning.clone())) })
     };
     Ok(vec![
         build(activity_task_queue, "activity", tuning.activity_slots, &|options| {
@@ -142,7 +171,7 @@ pub async fn run_until(
     shutdown: CancellationToken,
     status_interval: Duration,
 ) -> anyhow::Result<()> {
-    let RunnableWorker { mut worker, kind, slots, stats } = worker;
+    let RunnableWorker { mut worker, kind, slots, stats, claim: _ } = worker;
     let task_queue = worker.task_queue().to_owned();
     let stop_polling = worker.shutdown_handle();
     tracing::info!(worker = kind, %task_queue, slots, "worker started");
@@ -170,10 +199,14 @@ pub async fn run_until(
 
 /// Runs several workers until `shutdown`; stops all of them if one fails.
 pub async fn run_all(
-    workers: Vec<RunnableWorker>,
+    mut workers: Vec<RunnableWorker>,
     shutdown: CancellationToken,
     status_interval: Duration,
 ) -> anyhow::Result<()> {
+    // One claim per process is enough: every worker of it has the same version.
+    if let Some((client, versioning)) = workers.iter_mut().find_map(|worker| worker.claim.take()) {
+        tokio::spawn(versioning::claim_current_if_none(client, versioning, shutdown.child_token()));
+    }
     let runs = workers.into_iter().map(|worker| {
         let shutdown = shutdown.clone();
         async move {
