@@ -357,6 +357,15 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             for (_, workflow_id) in &placed {
                 shop.wait_for_event(workflow_id, "WorkflowTaskFailed").await;
             }
+            // What pages the operator: the SDK counts the failed workflow tasks, and the alert
+            // WorkflowTaskFailures (deploy/prometheus/alerts.yml, tested by promtool) fires on it.
+            let metrics = capstone::metrics::render().await.unwrap();
+            let failed: f64 = metrics
+                .lines()
+                .filter(|line| line.starts_with("temporal_workflow_task_execution_failed") && line.contains("OrderWorkflow"))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum();
+            assert!(failed >= 2.0, "the SDK counted the failed workflow tasks: {failed}");
             let stuck_runs: Vec<String> = {
                 let mut runs = Vec::new();
                 for (_, workflow_id) in &placed {
