@@ -145,12 +145,20 @@ cmd_load() {
   scratch
   say "building ${IMAGE} (the first build compiles the whole workspace: minutes)"
   docker build -t "$IMAGE" .
-  # `kind load docker-image` asks the engine for the image's layers by digest, which fails
-  # with Docker's containerd image store (the default of Docker 29 and Docker Desktop:
-  # "content digest sha256:... not found"). An archive written by `docker save` works with
-  # both stores.
-  say "copying ${IMAGE} into the node(s) of '${CLUSTER}' (docker save, kind load image-archive)"
-  docker save "$IMAGE" -o "${SCRATCH}/capstone-image.tar"
+  # `kind load docker-image` fails with Docker's containerd image store (the default of
+  # Docker 29 and of Docker Desktop): "ctr: content digest sha256:...: not found". That store
+  # keeps an image as an index whose entries (other platforms, BuildKit's provenance
+  # attestation) `docker save` does not all write, and the node's `ctr import` wants every
+  # one. An archive of this machine's platform only, loaded with `kind load image-archive`,
+  # works with both stores (kubernetes-sigs/kind#3795). `docker save --platform` needs Docker
+  # 28 or newer; older engines use the classic store, where a plain save is complete.
+  local platform=() arch
+  if docker save --help 2>/dev/null | grep -q -- '--platform'; then
+    arch=$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')
+    platform=(--platform "$arch")
+  fi
+  say "copying ${IMAGE} into the node(s) of '${CLUSTER}' (docker save ${platform[*]:-}, kind load image-archive)"
+  docker save ${platform[@]+"${platform[@]}"} -o "${SCRATCH}/capstone-image.tar" "$IMAGE"
   kind load image-archive "${SCRATCH}/capstone-image.tar" --name "$CLUSTER"
 }
 
