@@ -221,7 +221,8 @@ compose_run() {
     SMOKE_JOBS=temporal-server prometheus_only_smoke "compose (third-party services)"
   else
     say "scripts/compose-smoke.sh against the Podman project"
-    CAPSTONE_IMAGE=$IMAGE COMPOSE="${compose[*]}" ENGINE=podman SMOKE_GRAFANA_URL="" SMOKE_WAIT="$WAIT" \
+    CAPSTONE_IMAGE=$IMAGE COMPOSE="${compose[*]}" ENGINE=podman COMPOSE_PROJECT_NAME="$PROJECT" \
+      SMOKE_GRAFANA_URL="" SMOKE_WAIT="$WAIT" \
       scripts/compose-smoke.sh
   fi
   compose_down

@@ -110,7 +110,10 @@ def main():
     wanted = args.only if args.only else list(services)
     names = order(services, wanted)
     print(f"==> creating {len(names)} containers: {' '.join(names)}", flush=True)
-    run(*compose, "up", "-d", "--no-build", "--no-start", *names, capture=False)
+    # --no-deps: podman-compose would otherwise tie each container to its dependencies
+    # (`podman create --requires`), and `podman start` would then start a finished one-shot
+    # (temporal-setup) again with every service that depends on it.
+    run(*compose, "up", "-d", "--no-build", "--no-start", "--no-deps", *names, capture=False)
     for service in names:
         for dependency, condition in dependencies(services[service]).items():
             wait_for(project, dependency, condition, time.monotonic() + args.timeout)

@@ -24,6 +24,8 @@ What Podman 4.3's kube play does not do, and what this does instead:
   * Volumes: emptyDir and PersistentVolumeClaims become Podman named volumes, world-writable
     as kubelet's emptyDir and kind's local-path volumes are (fsGroup is not applied).
   * $(VAR) in command and args: expanded here from the container's env, as the kubelet does.
+  * Restart policy: Always, except OnFailure for pods with init containers (Podman 4.3 would
+    restart a finished init container, then fail to remove it) and for the Job.
   * lifecycle hooks, topology spread, service account settings: dropped (nothing to run them).
 Grafana, metrics-server, NetworkPolicies, autoscalers and disruption budgets are not run.
 """
@@ -116,7 +118,11 @@ def convert(args):
         for key in ("topologySpreadConstraints", "automountServiceAccountToken", "enableServiceLinks",
                     "terminationGracePeriodSeconds", "serviceAccountName", "priorityClassName"):
             spec.pop(key, None)
-        spec["restartPolicy"] = "OnFailure" if workload["kind"] == "Job" else "Always"
+        # Podman 4.3 gives init containers the pod's restart policy: with Always, a finished
+        # init container is started again, and kube play then fails to remove it ("cannot
+        # remove container ... as it is running"). OnFailure still restarts a crashed role.
+        has_init = bool(spec.get("initContainers"))
+        spec["restartPolicy"] = "OnFailure" if workload["kind"] == "Job" or has_init else "Always"
         # Volumes: named Podman volumes for emptyDir and claims; configMap volumes stay.
         for volume in spec.get("volumes") or []:
             if "emptyDir" in volume or "persistentVolumeClaim" in volume:
@@ -151,7 +157,10 @@ def convert(args):
                                "read_only_root": bool(security.get("readOnlyRootFilesystem"))})
         pods.append({"stage": stage_of(workload, name),
                      "pod": {"apiVersion": "v1", "kind": "Pod",
-                             "metadata": {"name": name, "labels": template["metadata"].get("labels") or {}},
+                             "metadata": {"name": name, "labels": template["metadata"].get("labels") or {},
+                                          # Keep finished init containers (as the kubelet does)
+                                          # so that their spec can be checked after the run.
+                                          "annotations": {"io.podman.annotations.init.container.type": "always"}},
                              "spec": spec},
                      "job": workload["kind"] == "Job"})
 
@@ -239,8 +248,12 @@ def check_specs(plan, pods):
     problems = []
     for check in (c for c in plan["checks"] if c["pod"] in pods):
         name = f"{check['pod']}-{check['container']}"
-        user, read_only = sh("podman", "inspect", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}",
-                             name).stdout.split()
+        found = sh("podman", "inspect", "--format", "{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}", name,
+                   check=False)
+        if found.returncode != 0:
+            problems.append(f"{name}: no such container after kube play")
+            continue
+        user, read_only = found.stdout.split()
         if check["user"] is not None and user.split(":")[0] != str(check["user"]):
             problems.append(f"{name}: runs as {user}, the manifest says {check['user']}")
         if check["read_only_root"] and read_only != "true":
@@ -297,8 +310,14 @@ def run(args):
 
 
 def down(args):
-    for stage_file in sorted(f for f in os.listdir(args.outdir) if f.startswith("stage-")):
-        sh("podman", "kube", "down", os.path.join(args.outdir, stage_file), check=False)
+    # Pod by pod: `podman kube down FILE` stops at the first pod of the file that is missing.
+    plan_file = os.path.join(args.outdir, "plan.json")
+    if not os.path.exists(plan_file):
+        return
+    names = [pod["name"] for pod in json.load(open(plan_file))["pods"]]
+    existing = [n for n in names if sh("podman", "pod", "exists", n, check=False).returncode == 0]
+    if existing:
+        sh("podman", "pod", "rm", "-f", "-t", "5", *existing, check=False)
 
 
 def main():

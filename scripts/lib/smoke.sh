@@ -23,10 +23,11 @@ SMOKE_SCRAPE_TIMEOUT=${SMOKE_SCRAPE_TIMEOUT:-90}
 smoke_pass() { SMOKE_PASSES+=("$*"); printf '  ok    %s\n' "$*"; }
 smoke_fail() { SMOKE_FAILURES+=("$*"); printf '  FAIL  %s\n' "$*" >&2; }
 
-# The first "field":"value" of a JSON text (a string value).
+# The first "field":"value" of a JSON text (a string value); nothing when it is not there.
 smoke_json_field() {
   local field=$1 text=$2
-  printf '%s' "$text" | grep -o "\"${field}\":\"[^\"]*\"" | head -n 1 | sed 's/^.*:"\(.*\)"$/\1/'
+  { printf '%s' "$text" | grep -o "\"${field}\" *: *\"[^\"]*\"" | head -n 1 \
+      | sed 's/^[^:]*: *"\(.*\)"$/\1/'; } || true
 }
 
 # curl with the key; prints the body, then the HTTP status on a line of its own.
