@@ -1,6 +1,14 @@
 # syntax=docker/dockerfile:1
 #
-# One image for every role of the shop: the `capstone` binary, one role per subcommand.
+# One image for every long-running role of the shop: the `capstone` binary, one role per
+# subcommand (api, inventory, payments, shipping, notifications, workflow-worker,
+# activity-worker) and the one-shot commands next to them (setup-temporal, migrate,
+# create-api-key, generate-payload-key, probe, loadgen, bench-batch).
+#
+# Not in this image: `capstone dev`, `capstone bench` and the test suites start a Temporal dev
+# server through the Temporal CLI (`temporal server start-dev`), and the image has no Temporal
+# CLI. Run those on a machine with `make dev`; in containers, Temporal is a container of its
+# own (docker-compose.yml, deploy/k8s).
 #
 # Build (from the repository root; the first build compiles every dependency, 5-15 minutes):
 #
@@ -9,7 +17,7 @@
 # Run one role. Every listener must bind 0.0.0.0 inside a container (the defaults are
 # 127.0.0.1, which nothing outside the container can reach):
 #
-#   docker run --rm capstone:local                      # --help: every role
+#   docker run --rm capstone:local                      # --help: every subcommand
 #   docker run --rm capstone:local api --help           # one role's flags and env vars
 #   docker run --rm -p 127.0.0.1:8081:8081 -e INVENTORY_ADDR=0.0.0.0:8081 capstone:local inventory
 #   docker run --rm capstone:local generate-payload-key
@@ -19,34 +27,50 @@
 #
 # Stages: `chef` (the toolchain plus cargo-chef), `planner` (computes recipe.json: the
 # manifests and Cargo.lock, no sources), `builder` (compiles the dependencies from the recipe
-# in a layer of their own, then the workspace). Editing a .rs file changes neither recipe.json
-# nor that layer, so a rebuild compiles only the three workspace crates. Changing Cargo.toml
-# or Cargo.lock rebuilds the dependencies.
+# in a step of their own, then the workspace). Editing a .rs file changes neither recipe.json
+# nor the cook step, so a rebuild compiles only the three workspace crates. Changing
+# Cargo.toml or Cargo.lock cooks the dependencies again.
+#
+# Build caches: the cargo registry and the target directory are BuildKit cache mounts
+# (`RUN --mount=type=cache`), kept by the builder between builds and never part of an image.
+# When the builder has pruned them (`docker builder prune`), the next build compiles
+# everything again: slower, never wrong. Podman/Buildah understands the same mounts
+# (scripts/podman-rehearsal.sh builds this file with them).
+#
+# Base images are build arguments, so that the same file builds from other sources of the
+# same bases (scripts/podman-rehearsal.sh builds it from images made from Debian's packages).
+# The defaults are the upstream images:
+#   RUST_IMAGE     rust:1.95-bookworm      the toolchain (Debian 12, cargo in /usr/local/cargo)
+#   RUNTIME_IMAGE  debian:bookworm-slim    the runtime (Debian 12, apt)
 #
 # No protoc (the protos are vendored and compiled by protox), no OpenSSL (rustls), no libsqlite3
 # (bundled): the builder needs nothing beyond the rust image, and the runtime only
-# ca-certificates (and curl, see below).
+# ca-certificates.
 
 ARG RUST_IMAGE=rust:1.95-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 ############################ chef: toolchain + cargo-chef ############################
 FROM ${RUST_IMAGE} AS chef
-RUN cargo install cargo-chef --locked --version 0.1.77
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
+    cargo install cargo-chef --locked --version 0.1.77
 WORKDIR /src
 
 ############################ planner: the dependency recipe ##########################
 FROM chef AS planner
 # Everything .dockerignore lets through; only the manifests and Cargo.lock end up in the
-# recipe, so a source edit yields the same recipe.json and the cook layer below stays cached.
+# recipe, so a source edit yields the same recipe.json and the cook step below stays cached.
 COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 ############################ builder: dependencies, then the binary ##################
 FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
-# The dependency layer: rebuilt only when recipe.json changes.
-RUN cargo chef cook --release --locked -p capstone --recipe-path recipe.json
+# The dependencies: this step runs again only when recipe.json changes. Their build output
+# stays in the target cache mount, where the build below finds it.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
+    --mount=type=cache,target=/src/target,id=capstone-target-release,sharing=locked \
+    cargo chef cook --release --locked -p capstone --recipe-path recipe.json
 
 COPY Cargo.toml Cargo.lock ./
 COPY workflows/ workflows/
@@ -57,20 +81,20 @@ COPY services/ services/
 COPY tests/ tests/
 # Embedded at compile time by `capstone dev --demo-order` (include_str! in services/src/dev).
 COPY docs/examples/order.json docs/examples/order.json
-RUN cargo build --release --locked -p capstone --bin capstone \
+# The binary is copied out of the cache mount in the same step: the mount is not in the layer.
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
+    --mount=type=cache,target=/src/target,id=capstone-target-release,sharing=locked \
+    cargo build --release --locked -p capstone --bin capstone \
  && install -m 0755 target/release/capstone /usr/local/bin/capstone
 
 ############################ runtime ##################################################
 FROM ${RUNTIME_IMAGE} AS runtime
 # ca-certificates: rustls verifies TLS peers (a Temporal Cloud frontend, an OTLP collector
-# over https) against the system roots.
-# curl: for the container healthchecks in docker-compose.yml (`curl -fsS .../healthz`). The
-# binary has no health subcommand, the image has no shell tool that speaks HTTP, and every
-# role serves GET /healthz. A few MB of curl and its libraries are worth a healthcheck that
-# is one plain line per service; it is also handy for looking inside the network when
-# something is wrong (`docker compose exec api curl -s inventory:8081/skus`).
+# over https) against the system roots. Nothing else: the container healthchecks run the
+# binary itself (`capstone probe http://127.0.0.1:<port>/healthz`), so the image needs no
+# curl or shell tool of its own.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed, non-root uid/gid (10001) so that mounted volumes can be chowned predictably.
@@ -83,9 +107,9 @@ RUN groupadd --system --gid 10001 capstone \
 COPY --from=builder /usr/local/bin/capstone /usr/local/bin/capstone
 
 # The defaults that are relative paths (DATABASE_URL=sqlite://.data/capstone.db,
-# PAYLOAD_KEYS_FILE=.data/payload-keys, API_SERVICE_KEY_FILE=.data/api-service-key) resolve
-# under /app/.data, which this user may write. docker-compose.yml sets DATABASE_URL,
-# PAYLOAD_KEYS and API_SERVICE_KEY, so nothing is written there in compose.
+# PAYLOAD_KEYS_FILE=.data/payload-keys, SERVICE_KEY_FILE=.data/service-key) resolve under
+# /app/.data, which this user may write. docker-compose.yml and deploy/k8s set DATABASE_URL,
+# PAYLOAD_KEYS and SERVICE_KEY, so nothing is written there when deployed.
 WORKDIR /app
 USER 10001:10001
 

@@ -7,7 +7,8 @@
    enforces (namespace.yaml): a pod that does not is refused by the API server, and nothing
    offline would say so before a real cluster did.
 2. Every container of the capstone image has its requests and limits, a read-only root file
-   system, and (except the setup Job) readiness and liveness probes.
+   system, and (except in the migration Job and in init containers, which run to completion
+   and may not have them) readiness and liveness probes.
 
 Needs PyYAML (kubernetes-validate brings it). Exit status 1 and one line per problem when any.
 """
@@ -45,8 +46,10 @@ def check(doc):
         kinds = set(volume) - {"name"}
         if not kinds <= ALLOWED_VOLUMES:
             problems.append(f"{name}: volume {volume['name']} is of a restricted type {sorted(kinds)}")
-    containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    init = spec.get("initContainers") or []
+    containers = init + (spec.get("containers") or [])
     for container in containers:
+        is_init = any(container is other for other in init)
         where = f"{name} container {container['name']}"
         sc = container.get("securityContext") or {}
         if sc.get("privileged"):
@@ -77,7 +80,7 @@ def check(doc):
                         problems.append(f"{where}: no {part}.{resource}")
             if sc.get("readOnlyRootFilesystem") is not True:
                 problems.append(f"{where}: readOnlyRootFilesystem must be true")
-            if doc["kind"] != "Job":
+            if doc["kind"] != "Job" and not is_init:
                 for probe in ("readinessProbe", "livenessProbe"):
                     if probe not in container:
                         problems.append(f"{where}: no {probe}")
