@@ -341,3 +341,33 @@ fn migrate_then_create_api_key_write_the_tables_and_a_hashed_key() {
     assert_eq!(stored_hash, capstone::api::api_keys::hash(&key), "only the hash is stored");
     assert!(!stored_hash.contains(&key[4..]));
 }
+
+#[test]
+fn probe_exits_0_on_a_healthy_answer_and_1_with_the_reason_otherwise() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let (addr, stop) = runtime.block_on(async {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let router = capstone::http::service_router("probe-test", axum::Router::new(), None);
+        let service = capstone::http::start_service("probe-test", router, "127.0.0.1:0".parse().unwrap(), stop.clone())
+            .await
+            .unwrap();
+        (service.addr, stop)
+    });
+    let probe = |url: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_capstone"))
+            .args(["probe", url, "--timeout", "1s"])
+            .output()
+            .unwrap()
+    };
+    let healthy = probe(&format!("http://{addr}/healthz"));
+    assert_eq!(healthy.status.code(), Some(0), "{}", String::from_utf8_lossy(&healthy.stderr));
+    let missing = probe(&format!("http://{addr}/no-such-route"));
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("404"), "{}", String::from_utf8_lossy(&missing.stderr));
+    stop.cancel();
+    let down = probe(&format!("http://{addr}/healthz"));
+    assert_eq!(down.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&down.stderr).contains("no answer"), "{}", String::from_utf8_lossy(&down.stderr));
+    let usage = std::process::Command::new(env!("CARGO_BIN_EXE_capstone")).arg("probe").output().unwrap();
+    assert_eq!(usage.status.code(), Some(2), "a usage error");
+}

@@ -130,7 +130,11 @@ async fn the_shop_runs_over_mtls_and_api_keys_and_wrong_settings_fail_at_once() 
 
     // Wrong settings: each fails at start-up, in seconds, naming what to fix; no panic.
     for (what, settings, names) in [
-        ("another CA", env(&[at(proxy.tls), ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", proxy.file("wrong-ca.pem"))]), "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+        (
+            "another CA",
+            env(&[at(proxy.tls), ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", proxy.file("wrong-ca.pem"))]),
+            "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+        ),
         ("no client certificate", env(&[at(proxy.mtls), ca.clone()]), "TEMPORAL_TLS_CLIENT_CERT_PATH"),
         (
             "a client certificate nobody trusts",
@@ -142,11 +146,34 @@ async fn the_shop_runs_over_mtls_and_api_keys_and_wrong_settings_fail_at_once() 
             ]),
             "TEMPORAL_TLS_CLIENT_CERT_PATH",
         ),
-        ("a wrong API key", env(&[at(proxy.api_key), ca.clone(), ("TEMPORAL_API_KEY", "tk_wrong".into())]), "TEMPORAL_API_KEY"),
-        ("a name the certificate does not hold", env(&[at(proxy.tls), ca.clone(), ("TEMPORAL_TLS_SERVER_NAME", "other.example".into())]), "TEMPORAL_TLS_SERVER_NAME"),
-        ("TLS to the plain port", env(&[("TEMPORAL_ADDRESS", cluster.server.as_ref().unwrap().address.clone()), ("TEMPORAL_TLS", "true".into())]), "TEMPORAL_TLS=false"),
-        ("a profile that does not exist", env(&[("TEMPORAL_CONFIG_FILE", profile.display().to_string()), ("TEMPORAL_PROFILE", "nope".into())]), "TEMPORAL_PROFILE"),
-        ("a CA file that does not exist", env(&[at(proxy.tls), ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "/nowhere/ca.pem".into())]), "/nowhere/ca.pem"),
+        (
+            "a wrong API key",
+            env(&[at(proxy.api_key), ca.clone(), ("TEMPORAL_API_KEY", "tk_wrong".into())]),
+            "TEMPORAL_API_KEY",
+        ),
+        (
+            "a name the certificate does not hold",
+            env(&[at(proxy.tls), ca.clone(), ("TEMPORAL_TLS_SERVER_NAME", "other.example".into())]),
+            "TEMPORAL_TLS_SERVER_NAME",
+        ),
+        (
+            "TLS to the plain port",
+            env(&[
+                ("TEMPORAL_ADDRESS", cluster.server.as_ref().unwrap().address.clone()),
+                ("TEMPORAL_TLS", "true".into()),
+            ]),
+            "TEMPORAL_TLS=false",
+        ),
+        (
+            "a profile that does not exist",
+            env(&[("TEMPORAL_CONFIG_FILE", profile.display().to_string()), ("TEMPORAL_PROFILE", "nope".into())]),
+            "TEMPORAL_PROFILE",
+        ),
+        (
+            "a CA file that does not exist",
+            env(&[at(proxy.tls), ("TEMPORAL_TLS_SERVER_CA_CERT_PATH", "/nowhere/ca.pem".into())]),
+            "/nowhere/ca.pem",
+        ),
     ] {
         let run = capstone(&["setup-temporal"], &settings).await;
         eprintln!("{what}: {}", run.stderr.trim());

@@ -179,8 +179,18 @@ async fn payloads_are_ciphertext_on_the_server_and_the_codec_endpoint_opens_them
     let path_key = format!("{api}/codec/k/{}/decode", shop.operator_key);
     let (status, _) = send(&anonymous, Method::POST, path_key, Some(wire.clone())).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = send(&anonymous, Method::POST, format!("{api}/codec/k/cap_nope/decode"), Some(wire)).await;
+    let (status, _) =
+        send(&anonymous, Method::POST, format!("{api}/codec/k/cap_nope/decode"), Some(wire.clone())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // A deployment's CODEC_KEY opens the codec endpoint, in the path or as a header, and
+    // nothing else: the same key on an order route is an unknown key.
+    let codec_key = support::TEST_CODEC_KEY;
+    let by_path = format!("{api}/codec/k/{codec_key}/decode");
+    assert_eq!(send(&anonymous, Method::POST, by_path, Some(wire.clone())).await.0, StatusCode::OK);
+    let with_codec_key = client_with_key(codec_key);
+    assert_eq!(send(&with_codec_key, Method::POST, format!("{api}/codec/decode"), Some(wire)).await.0, StatusCode::OK);
+    let (status, refused) = send(&with_codec_key, Method::GET, format!("{api}/orders"), None).await;
+    assert_eq!((status, refused["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_api_key")));
     let (status, answer) =
         send(&shop.http, Method::POST, format!("{api}/codec/decode"), Some(json!({"payloads": [{"data": "%%%"}]})))
             .await;

@@ -19,7 +19,9 @@ use support::{TestShop, orders, reconcile, temporal_cli};
 use temporalio_client::{WorkflowGetResultOptions, WorkflowStartOptions};
 use temporalio_common::worker::VersioningBehavior;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowContextView, WorkflowResult};
+use temporalio_sdk::{
+    ActivityOptions, Runtime, Worker, WorkerOptions, WorkflowContext, WorkflowContextView, WorkflowResult,
+};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -65,7 +67,12 @@ impl OrderWorkflowWithATimerFirst {
     pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<OrderSnapshot> {
         ctx.timer(Duration::from_millis(10)).await;
         let order_id = ctx.state(|s| s.input.order_id.clone());
-        Ok(OrderSnapshot { order_id, status: OrderStatus::Completed, reason: Some("run by v2".into()), ..Default::default() })
+        Ok(OrderSnapshot {
+            order_id,
+            status: OrderStatus::Completed,
+            reason: Some("run by v2".into()),
+            ..Default::default()
+        })
     }
 }
 
@@ -114,13 +121,21 @@ fn workers_of(
         stats: Default::default(),
         claim: None,
     };
-    let mut all = workers::workflow_workers(runtime, shop.client.clone(), "unused", Some(&queues.subscriptions), tuning)
-        .unwrap()
-        .split_off(1);
+    let mut all =
+        workers::workflow_workers(runtime, shop.client.clone(), "unused", Some(&queues.subscriptions), tuning)
+            .unwrap()
+            .split_off(1);
     all.push(orders);
     all.extend(
-        workers::activity_workers(runtime, shop.client.clone(), &queues.activities, &queues.payments, &shop.shop.urls(), tuning)
-            .unwrap(),
+        workers::activity_workers(
+            runtime,
+            shop.client.clone(),
+            &queues.activities,
+            &queues.payments,
+            &shop.shop.urls(),
+            tuning,
+        )
+        .unwrap(),
     );
     all
 }
@@ -134,7 +149,11 @@ async fn try_temporal(shop: &TestShop, args: &[&str]) -> Result<String, String> 
         .await
         .expect("the temporal CLI runs");
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    if output.status.success() { Ok(stdout) } else { Err(format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr))) }
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("{stdout}\n{}", String::from_utf8_lossy(&output.stderr)))
+    }
 }
 
 /// `temporal <args>` that must succeed: its stdout.
@@ -167,14 +186,29 @@ async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Option<T>) ->
 /// Waits until the server knows `build_id` (one of its workers polled), then makes it current.
 async fn make_current(shop: &TestShop, build_id: &str) {
     eventually(&format!("{build_id} known"), async || describe_version(shop, build_id).await).await;
-    temporal(shop, &["worker", "deployment", "set-current-version", "--deployment-name", DEPLOYMENT, "--build-id", build_id, "--yes"]).await;
+    temporal(
+        shop,
+        &[
+            "worker",
+            "deployment",
+            "set-current-version",
+            "--deployment-name",
+            DEPLOYMENT,
+            "--build-id",
+            build_id,
+            "--yes",
+        ],
+    )
+    .await;
 }
 
 /// Waits until `build_id` is the deployment's current version (the first build claims it).
 async fn wait_until_current(shop: &TestShop, build_id: &str) {
     eventually(&format!("{build_id} current"), async || {
         let described =
-            try_temporal(shop, &["worker", "deployment", "describe", "--name", DEPLOYMENT, "--output", "json"]).await.ok()?;
+            try_temporal(shop, &["worker", "deployment", "describe", "--name", DEPLOYMENT, "--output", "json"])
+                .await
+                .ok()?;
         let described: Value = serde_json::from_str(&described).unwrap_or(Value::Null);
         let current = described["routingConfig"]["currentVersionBuildID"].as_str().map(str::to_owned);
         (current.as_deref() == Some(build_id)).then_some(())
@@ -205,7 +239,11 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
     let shop = TestShop::start_with_server(fast_drainage).await;
     let runtime = workers::runtime().unwrap();
     let v1_stop = CancellationToken::new();
-    let v1 = workers::run_all(shop.shop.workers(&runtime, shop.client.clone(), &build("v1")).unwrap(), v1_stop.clone(), Duration::from_secs(60));
+    let v1 = workers::run_all(
+        shop.shop.workers(&runtime, shop.client.clone(), &build("v1")).unwrap(),
+        v1_stop.clone(),
+        Duration::from_secs(60),
+    );
     let scenario = async {
         // Two large orders start on v1 (the first build: it made itself current) and wait.
         let mut waiting = Vec::new();
@@ -233,7 +271,8 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
             let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(
                 accepted["workflow_id"].as_str().unwrap().to_owned(),
             );
-            let snapshot: OrderSnapshot = handle.get_result(WorkflowGetResultOptions::default()).await.unwrap().to_value(&Default::default());
+            let snapshot: OrderSnapshot =
+                handle.get_result(WorkflowGetResultOptions::default()).await.unwrap().to_value(&Default::default());
             assert_eq!(snapshot.reason.as_deref(), Some("run by v2"));
 
             // The waiting orders, approved now, finish on v1: pinned, they never meet v2's code.
@@ -263,7 +302,15 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
             v1_stop.cancel();
             eventually("v1 deleted", async || {
                 let output = tokio::process::Command::new(temporal_cli())
-                    .args(["worker", "deployment", "delete-version", "--deployment-name", DEPLOYMENT, "--build-id", "v1"])
+                    .args([
+                        "worker",
+                        "deployment",
+                        "delete-version",
+                        "--deployment-name",
+                        DEPLOYMENT,
+                        "--build-id",
+                        "v1",
+                    ])
                     .args(["--address", &shop.server.address])
                     .output()
                     .await
@@ -298,12 +345,35 @@ async fn a_ramp_sends_about_its_share_of_new_workflows_to_the_new_build() {
     let scenario = async {
         wait_until_current(&shop, "v1").await;
         eventually("v2 known", async || describe_version(&shop, "v2").await).await;
-        temporal(&shop, &["worker", "deployment", "set-ramping-version", "--deployment-name", DEPLOYMENT, "--build-id", "v2", "--percentage", "20", "--yes"]).await;
+        temporal(
+            &shop,
+            &[
+                "worker",
+                "deployment",
+                "set-ramping-version",
+                "--deployment-name",
+                DEPLOYMENT,
+                "--build-id",
+                "v2",
+                "--percentage",
+                "20",
+                "--yes",
+            ],
+        )
+        .await;
         let total = 100;
         let mut handles = Vec::new();
         for index in 0..total {
-            let input = HelloInput { name: format!("n{index}"), pause_ms: 0, activity_task_queue: shop.queues().activities.clone() };
-            let options = WorkflowStartOptions::new(shop.queues().workflows.clone(), format!("ramp-{index}-{}", uuid::Uuid::new_v4().simple())).build();
+            let input = HelloInput {
+                name: format!("n{index}"),
+                pause_ms: 0,
+                activity_task_queue: shop.queues().activities.clone(),
+            };
+            let options = WorkflowStartOptions::new(
+                shop.queues().workflows.clone(),
+                format!("ramp-{index}-{}", uuid::Uuid::new_v4().simple()),
+            )
+            .build();
             handles.push(shop.client.start_workflow(HelloWorkflow::run, input, options).await.unwrap());
         }
         for handle in handles {
@@ -311,7 +381,8 @@ async fn a_ramp_sends_about_its_share_of_new_workflows_to_the_new_build() {
         }
         let client = &shop.client;
         let count = async |build: &str| {
-            let query = format!("WorkflowType = 'HelloWorkflow' AND TemporalWorkerDeploymentVersion = '{DEPLOYMENT}:{build}'");
+            let query =
+                format!("WorkflowType = 'HelloWorkflow' AND TemporalWorkerDeploymentVersion = '{DEPLOYMENT}:{build}'");
             client.count_workflows(query, Default::default()).await.unwrap().count()
         };
         let on_v2 = eventually("visibility settled", async || {
@@ -334,7 +405,11 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
     let initial_stock = reconcile::stock(shop.db()).await;
     let runtime = workers::runtime().unwrap();
     let v1_stop = CancellationToken::new();
-    let v1 = workers::run_all(shop.shop.workers(&runtime, shop.client.clone(), &build("v1")).unwrap(), v1_stop.clone(), Duration::from_secs(60));
+    let v1 = workers::run_all(
+        shop.shop.workers(&runtime, shop.client.clone(), &build("v1")).unwrap(),
+        v1_stop.clone(),
+        Duration::from_secs(60),
+    );
     let scenario = async {
         wait_until_current(&shop, "v1").await;
         let v2_stop = CancellationToken::new();
@@ -352,7 +427,10 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             let mut placed = Vec::new();
             for _ in 0..2 {
                 let accepted = shop.place(&orders::example()).await;
-                placed.push((accepted["order_id"].as_str().unwrap().to_owned(), accepted["workflow_id"].as_str().unwrap().to_owned()));
+                placed.push((
+                    accepted["order_id"].as_str().unwrap().to_owned(),
+                    accepted["workflow_id"].as_str().unwrap().to_owned(),
+                ));
             }
             for (_, workflow_id) in &placed {
                 shop.wait_for_event(workflow_id, "WorkflowTaskFailed").await;
@@ -362,7 +440,9 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             let metrics = capstone::metrics::render().await.unwrap();
             let failed: f64 = metrics
                 .lines()
-                .filter(|line| line.starts_with("temporal_workflow_task_execution_failed") && line.contains("OrderWorkflow"))
+                .filter(|line| {
+                    line.starts_with("temporal_workflow_task_execution_failed") && line.contains("OrderWorkflow")
+                })
                 .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
                 .sum();
             assert!(failed >= 2.0, "the SDK counted the failed workflow tasks: {failed}");
@@ -376,8 +456,23 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
 
             // The runbook: roll the current version back, then reset the bad build's open
             // orders onto the good one (a batch reset by visibility query).
-            temporal(&shop, &["worker", "deployment", "set-current-version", "--deployment-name", DEPLOYMENT, "--build-id", "v1", "--yes"]).await;
-            let query = format!("WorkflowType = 'OrderWorkflow' AND ExecutionStatus = 'Running' AND TemporalWorkerDeploymentVersion = '{DEPLOYMENT}:v2'");
+            temporal(
+                &shop,
+                &[
+                    "worker",
+                    "deployment",
+                    "set-current-version",
+                    "--deployment-name",
+                    DEPLOYMENT,
+                    "--build-id",
+                    "v1",
+                    "--yes",
+                ],
+            )
+            .await;
+            let query = format!(
+                "WorkflowType = 'OrderWorkflow' AND ExecutionStatus = 'Running' AND TemporalWorkerDeploymentVersion = '{DEPLOYMENT}:v2'"
+            );
             eventually("the stuck orders visible", async || {
                 let count = shop.client.count_workflows(query.clone(), Default::default()).await.unwrap().count();
                 (count == 2).then_some(())
@@ -386,9 +481,22 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             temporal(
                 &shop,
                 &[
-                    "workflow", "reset", "--query", &query, "--type", "FirstWorkflowTask", "--reason", "bad build v2", "--yes",
-                    "with-workflow-update-options", "--versioning-override-behavior", "pinned",
-                    "--versioning-override-deployment-name", DEPLOYMENT, "--versioning-override-build-id", "v1",
+                    "workflow",
+                    "reset",
+                    "--query",
+                    &query,
+                    "--type",
+                    "FirstWorkflowTask",
+                    "--reason",
+                    "bad build v2",
+                    "--yes",
+                    "with-workflow-update-options",
+                    "--versioning-override-behavior",
+                    "pinned",
+                    "--versioning-override-deployment-name",
+                    DEPLOYMENT,
+                    "--versioning-override-build-id",
+                    "v1",
                 ],
             )
             .await;
@@ -397,7 +505,9 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             // its idempotent id, the charge is taken once.
             let mut facts = Vec::new();
             for ((order_id, workflow_id), stuck_run) in placed.iter().zip(&stuck_runs) {
-                let done = shop.wait_for_order(order_id, "completed after the reset", |order| order["status"] == "COMPLETED").await;
+                let done = shop
+                    .wait_for_order(order_id, "completed after the reset", |order| order["status"] == "COMPLETED")
+                    .await;
                 shop.wait_until_closed(workflow_id).await;
                 assert_ne!(&shop.run_id(workflow_id).await, stuck_run, "a new run");
                 assert_eq!(builds_that_ran(&shop, workflow_id).await, ["v1"], "the new run ran on v1");
@@ -408,7 +518,8 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
                     seen_status: done["status"].as_str().map(str::to_owned),
                 });
             }
-            let violations = reconcile::orders(shop.db(), &shop.client, &facts, &initial_stock, &["KB-001", "MS-002"]).await;
+            let violations =
+                reconcile::orders(shop.db(), &shop.client, &facts, &initial_stock, &["KB-001", "MS-002"]).await;
             assert!(violations.is_empty(), "{violations:#?}");
             v2_stop.cancel();
             v1_stop.cancel();

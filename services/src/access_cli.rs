@@ -47,7 +47,8 @@ pub async fn create_api_key(args: CreateApiKeyArgs) -> anyhow::Result<()> {
             Some(customer_id)
         }
         (Role::Operator, None, Some(operator)) => {
-            crate::api::validate_key("--operator", operator, 64).map_err(|error| anyhow::anyhow!("{}", error.detail))?;
+            crate::api::validate_key("--operator", operator, 64)
+                .map_err(|error| anyhow::anyhow!("{}", error.detail))?;
             Some(operator)
         }
         (Role::Service, None, None) => None,

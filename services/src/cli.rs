@@ -5,10 +5,10 @@ use crate::{
     codec::EncryptionCodec,
     config::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApiLimitArgs, ApprovalArgs,
-        BackendEdgeArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr,
-        RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, StatusIntervalArg,
-        SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, VersioningArgs, WorkflowTaskQueueArg, WorkflowTuningArgs,
-        WorkflowWorkerMetricsAddr, worker_tuning,
+        BackendEdgeArgs, CodecKeyArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr,
+        PaymentsAddr, RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs,
+        StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, VersioningArgs, WorkflowTaskQueueArg,
+        WorkflowTuningArgs, WorkflowWorkerMetricsAddr, worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -76,6 +76,8 @@ pub enum Command {
     GeneratePayloadKey(crate::access_cli::GeneratePayloadKeyArgs),
     /// Apply every service's SQL migrations to DATABASE_URL and exit (before a rollout).
     Migrate(crate::migrate::MigrateArgs),
+    /// GET a URL and exit 0 on a 2xx answer (container health checks without curl).
+    Probe(crate::probe::ProbeArgs),
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +106,8 @@ pub struct ApiArgs {
     pub limits: ApiLimitArgs,
     #[command(flatten)]
     pub faults: FaultArgs,
+    #[command(flatten)]
+    pub codec_key: CodecKeyArgs,
 }
 
 #[derive(Args, Debug)]
@@ -231,6 +235,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,
         Command::GeneratePayloadKey(args) => crate::access_cli::generate_payload_key(args),
         Command::Migrate(args) => crate::migrate::run(args).await,
+        Command::Probe(args) => crate::probe::run(args).await,
         Command::Api(args) => {
             let keys = args.temporal.key_ring()?;
             let connection = args.temporal.connection()?;
@@ -251,6 +256,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 service_keys: args.service_key.keys()?,
                 limits: args.limits.settings(),
                 fault_injection: args.faults.fault_injection,
+                codec_keys: args.codec_key.keys(),
             };
             let addr = args.addr.api_addr;
             serve(&args.database, move |db, shutdown| api::start(db, client, settings, addr, shutdown)).await

@@ -335,6 +335,22 @@ impl BackendEdgeArgs {
     }
 }
 
+/// A key that opens the api's codec endpoint and nothing else (day 10): what a deployment
+/// puts in the Temporal Web UI's codec URL, known before any operator key exists.
+#[derive(Args, Debug, Clone)]
+pub struct CodecKeyArgs {
+    /// Keys for `/codec/...` only, comma-separated (in the path, /codec/k/<key>/decode, or as a
+    /// bearer key); never stored, compared as digests. Unset: operator keys only.
+    #[arg(long, env = "CODEC_KEY", hide_env_values = true)]
+    pub codec_key: Option<String>,
+}
+
+impl CodecKeyArgs {
+    pub fn keys(&self) -> Vec<String> {
+        self.codec_key.as_deref().map(split_keys).unwrap_or_default()
+    }
+}
+
 /// The api's limits (day 10): what one caller, or everyone, may ask of it at once.
 #[derive(Args, Debug, Clone)]
 pub struct ApiLimitArgs {

@@ -27,13 +27,9 @@ pub struct HelloArgs {
 
 pub async fn run(args: HelloArgs) -> anyhow::Result<()> {
     let connection = args.temporal.connection()?;
-    let client = crate::temporal::connect(
-        &connection,
-        "capstone-hello",
-        Duration::from_secs(5),
-        &args.temporal.key_ring()?,
-    )
-    .await?;
+    let client =
+        crate::temporal::connect(&connection, "capstone-hello", Duration::from_secs(5), &args.temporal.key_ring()?)
+            .await?;
     let workflow_id = format!("hello-{}", uuid::Uuid::new_v4().simple());
     let input = HelloInput {
         name: args.name,

@@ -27,6 +27,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod notifications;
 pub mod payments;
+pub mod probe;
 pub mod secrets;
 pub mod setup;
 pub mod shipping;

@@ -28,13 +28,8 @@ pub async fn run(args: SetupTemporalArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let client = temporal::connect(
-        &connection,
-        "capstone-setup",
-        Duration::from_secs(30),
-        &args.temporal.key_ring()?,
-    )
-    .await?;
+    let client =
+        temporal::connect(&connection, "capstone-setup", Duration::from_secs(30), &args.temporal.key_ring()?).await?;
     match temporal::search_attributes::register(&client, namespace).await {
         Ok(created) if created.is_empty() => {
             println!("Namespace {namespace} already has every search attribute the shop uses.");

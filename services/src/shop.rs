@@ -57,6 +57,8 @@ pub struct ShopConfig {
     pub ui_origins: Vec<String>,
     /// The api's limits (requests in flight, per key, long polls).
     pub limits: api::limits::LimitSettings,
+    /// Keys that open the codec endpoint and nothing else (`CODEC_KEY`).
+    pub codec_keys: Vec<String>,
     /// The service key our processes present to each other (the api's `/internal/...`
     /// routes, every backend service).
     pub service_key: String,
@@ -111,6 +113,7 @@ impl Shop {
             service_keys: vec![config.service_key.clone()],
             limits: config.limits,
             fault_injection: config.fault_injection,
+            codec_keys: config.codec_keys.clone(),
         };
         let api = api::start(db.clone(), temporal, settings, config.addrs.api, shutdown.child_token()).await?;
         Ok(Self {

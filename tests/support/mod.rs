@@ -66,6 +66,9 @@ pub fn temporal_cli() -> PathBuf {
 pub const TEST_PAYLOAD_KEYS: &str = "test-2026-11:dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=,\
                                      test-2026-01:b2xkLWtleS1vbGQta2V5LW9sZC1rZXktb2xkLWtleS0=";
 
+/// The key that opens the test api's codec endpoint and nothing else (`CODEC_KEY`).
+pub const TEST_CODEC_KEY: &str = "cap_test_codec_key";
+
 pub fn test_keys() -> KeyRing {
     KeyRing::parse(TEST_PAYLOAD_KEYS).expect("the test keys parse")
 }
@@ -121,6 +124,7 @@ pub fn test_config(database_url: String) -> ShopConfig {
         ui_origins: vec!["http://127.0.0.1:8233".to_owned()],
         service_key: api_keys::generate_key().expect("a key"),
         limits: Default::default(),
+        codec_keys: vec![TEST_CODEC_KEY.to_owned()],
     }
 }
 

@@ -42,8 +42,24 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A CA (`{name}.pem`, `{name}.key`) and a certificate it signs (`{leaf}.pem`, `{leaf}.key`).
 fn make_certificates(dir: &Path) {
     let ca = |name: &str| {
-        openssl(dir, &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &format!("/CN={name}"),
-            "-keyout", &format!("{name}.key"), "-out", &format!("{name}.pem")]);
+        openssl(
+            dir,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                &format!("/CN={name}"),
+                "-keyout",
+                &format!("{name}.key"),
+                "-out",
+                &format!("{name}.pem"),
+            ],
+        );
     };
     ca("ca");
     ca("wrong-ca");
@@ -52,11 +68,41 @@ fn make_certificates(dir: &Path) {
     std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
     for (leaf, signer) in [("server", "ca"), ("client", "ca"), ("stranger", "wrong-ca")] {
         let extension = if leaf == "server" { "server.ext" } else { "client.ext" };
-        openssl(dir, &["req", "-newkey", "rsa:2048", "-nodes", "-subj", &format!("/CN=capstone-test-{leaf}"),
-            "-keyout", &format!("{leaf}.key"), "-out", &format!("{leaf}.csr")]);
-        openssl(dir, &["x509", "-req", "-in", &format!("{leaf}.csr"), "-CA", &format!("{signer}.pem"),
-            "-CAkey", &format!("{signer}.key"), "-CAcreateserial", "-days", "2", "-extfile", extension,
-            "-out", &format!("{leaf}.pem")]);
+        openssl(
+            dir,
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                &format!("/CN=capstone-test-{leaf}"),
+                "-keyout",
+                &format!("{leaf}.key"),
+                "-out",
+                &format!("{leaf}.csr"),
+            ],
+        );
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                &format!("{leaf}.csr"),
+                "-CA",
+                &format!("{signer}.pem"),
+                "-CAkey",
+                &format!("{signer}.key"),
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                extension,
+                "-out",
+                &format!("{leaf}.pem"),
+            ],
+        );
     }
 }
 
@@ -71,7 +117,8 @@ impl TlsProxy {
         };
         let dir = tempfile::tempdir().unwrap();
         make_certificates(dir.path());
-        let [tls, mtls, api_key] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0, 0, 0]).unwrap();
+        let [tls, mtls, api_key] =
+            capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0, 0, 0]).unwrap();
         let key = format!("tk_{}", uuid::Uuid::new_v4().simple());
         let d = dir.path().display();
         let config = format!(
@@ -136,7 +183,11 @@ http {{
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         for port in [tls, mtls, api_key] {
             while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-                assert!(tokio::time::Instant::now() < deadline, "nginx never listened on {port}: {}", proxy.error_log());
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "nginx never listened on {port}: {}",
+                    proxy.error_log()
+                );
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         }

@@ -74,6 +74,24 @@ pub(super) async fn admit(State(state): State<ApiState>, request: Request, next:
     }
 }
 
+/// Middleware of the codec routes: a `CODEC_KEY` opens them (as an operator, on these routes
+/// only); any other key goes through [`authenticate`].
+pub(super) async fn authenticate_codec(State(state): State<ApiState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let codec_keys = crate::http::ServiceKeys::new(&state.settings.codec_keys);
+    if !state.settings.codec_keys.is_empty() && presented_key(&parts).is_some_and(|key| codec_keys.accepts(key)) {
+        parts.extensions.insert(Caller {
+            role: Role::Operator,
+            customer_id: None,
+            operator: None,
+            label: "codec-key".to_owned(),
+            key_hash: "codec-key".to_owned(),
+        });
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    authenticate(State(state), Request::from_parts(parts, body), next).await
+}
+
 /// Middleware: checks the key and puts the [`Caller`] into the request for the handlers.
 pub(super) async fn authenticate(State(state): State<ApiState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();

@@ -66,6 +66,8 @@ pub struct ApiSettings {
     pub limits: limits::LimitSettings,
     /// Mount `/admin/faults` (operators): crash between an order's row and its workflow.
     pub fault_injection: bool,
+    /// Keys that open the codec endpoint and nothing else (`CODEC_KEY`).
+    pub codec_keys: Vec<String>,
 }
 
 #[derive(Clone)]

@@ -102,7 +102,7 @@ fn codec_routes(state: ApiState) -> Router {
         .route("/codec/k/{key}/encode", post(endpoint::encode))
         .route("/codec/k/{key}/decode", post(endpoint::decode))
         .route_layer(middleware::from_fn(access::operators_only))
-        .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate))
+        .route_layer(middleware::from_fn_with_state(state.clone(), access::authenticate_codec))
         .with_state(state.settings.codec.clone())
         .layer(DefaultBodyLimit::max(CODEC_MAX_BODY_BYTES))
         .layer(cors)

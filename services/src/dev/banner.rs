@@ -64,7 +64,9 @@ pub fn print(banner: &Banner<'_>) {
         println!("  service key        from SERVICE_KEY (the backend services need it)");
     } else {
         let file = args.service_key.service_key_file.display();
-        println!("  service key        in {file} (the backend services need it: export SERVICE_KEY=$(grep -v '^#' {file}))");
+        println!(
+            "  service key        in {file} (the backend services need it: export SERVICE_KEY=$(grep -v '^#' {file}))"
+        );
     }
     if *ui_codec {
         println!("  The Web UI decrypts payloads through {}/codec/k/<operator key>/decode.", shop.api.url());

@@ -95,7 +95,10 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
     // operator key in the path (docs/day-10.md).
     let demo_keys = DemoKeys::generate()?;
     let (server, ui_url) = if temporal::answers(&connection).await {
-        println!("Using the Temporal server that already answers at {} ({}).", connection.address, connection.description);
+        println!(
+            "Using the Temporal server that already answers at {} ({}).",
+            connection.address, connection.description
+        );
         (None, args.ui.temporal_ui_url.clone())
     } else {
         let server = start_dev_server(&args, &connection, &demo_keys).await?;
@@ -213,6 +216,8 @@ async fn run_shop(
         ui_origins: crate::config::ui_origins(&ui_url),
         service_key: args.service_key.keys()?.remove(0),
         limits: args.limits.settings(),
+        // The dev server's Web UI gets the demo operator key in its codec URL instead.
+        codec_keys: Vec::new(),
     };
     let shop = Shop::start(&config, client.clone()).await?;
     demo_keys.store(&shop.db, &args.approval.policy().operators).await?;

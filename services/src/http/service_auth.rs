@@ -24,7 +24,7 @@ impl ServiceKeys {
         Self(Arc::new(keys.iter().map(|key| Sha256::digest(key.trim().as_bytes()).into()).collect()))
     }
 
-    fn accepts(&self, presented: &str) -> bool {
+    pub fn accepts(&self, presented: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(presented.trim().as_bytes()).into();
         self.0.contains(&digest)
     }

@@ -113,7 +113,8 @@ impl TemporalConnection {
         set(&mut profile.address, &overrides.address);
         set(&mut profile.namespace, &overrides.namespace);
         set(&mut profile.api_key, &overrides.api_key);
-        let tls_flags = [&overrides.server_ca_cert, &overrides.client_cert, &overrides.client_key, &overrides.server_name];
+        let tls_flags =
+            [&overrides.server_ca_cert, &overrides.client_cert, &overrides.client_key, &overrides.server_name];
         if overrides.tls.is_some() || tls_flags.iter().any(|flag| flag.is_some()) {
             let tls = profile.tls.get_or_insert_with(ClientConfigTLS::default);
             if let Some(enabled) = overrides.tls {
@@ -306,7 +307,10 @@ mod tests {
     #[test]
     fn each_refusal_names_the_setting_to_fix() {
         let cases = [
-            ("Transport(ConnectError(Custom { error: InvalidCertificate(UnknownIssuer) }))", "TEMPORAL_TLS_SERVER_CA_CERT_PATH"),
+            (
+                "Transport(ConnectError(Custom { error: InvalidCertificate(UnknownIssuer) }))",
+                "TEMPORAL_TLS_SERVER_CA_CERT_PATH",
+            ),
             ("InvalidCertificate(NotValidForNameContext { expected: DnsName(\"x\") })", "TEMPORAL_TLS_SERVER_NAME"),
             (
                 "Status { code: Internal, message: \"protocol error: received message with invalid compression flag: 60\" }",

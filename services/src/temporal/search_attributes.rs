@@ -68,10 +68,8 @@ pub async fn register(client: &Client, namespace: &str) -> anyhow::Result<Vec<&'
 
 /// The `tcld` command that creates the shop's attributes in a Temporal Cloud namespace.
 pub fn tcld_command(namespace: &str) -> String {
-    let attributes: Vec<String> = custom_search_attributes()
-        .iter()
-        .map(|(name, kind)| format!("--search-attribute \"{name}={kind}\""))
-        .collect();
+    let attributes: Vec<String> =
+        custom_search_attributes().iter().map(|(name, kind)| format!("--search-attribute \"{name}={kind}\"")).collect();
     format!("tcld namespace search-attributes add --namespace {namespace} {}", attributes.join(" "))
 }
 
@@ -79,9 +77,16 @@ pub fn tcld_command(namespace: &str) -> String {
 /// proxy that closes it), rather than a server that is down.
 pub fn operator_api_closed(error: &anyhow::Error) -> bool {
     let text = format!("{error:#}");
-    ["PermissionDenied", "Unimplemented", "Unauthenticated", "permission denied", "not supported", "Request unauthorized"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    [
+        "PermissionDenied",
+        "Unimplemented",
+        "Unauthenticated",
+        "permission denied",
+        "not supported",
+        "Request unauthorized",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 /// The shop's attributes that a visibility query in `namespace` does not know, asked without
@@ -95,7 +100,10 @@ pub async fn missing_by_query(client: &Client) -> anyhow::Result<Vec<(&'static s
             Ok(_) => {}
             Err(error) => {
                 let text = error.to_string();
-                if text.contains("InvalidArgument") || text.to_lowercase().contains("invalid") || text.contains("not defined") {
+                if text.contains("InvalidArgument")
+                    || text.to_lowercase().contains("invalid")
+                    || text.contains("not defined")
+                {
                     missing.push((name, kind));
                 } else {
                     return Err(anyhow::anyhow!(text)).context(format!("asking visibility whether {name} exists"));

@@ -110,13 +110,13 @@ pub fn workflow_workers(
         anyhow::Ok(RunnableWorker { worker, kind, slots: tuning.workflow_slots, stats, claim })
     };
     let mut workers = vec![build(task_queue, "workflow", VersioningBehavior::Pinned, &|options| {
-            options
-                .register_workflow::<HelloWorkflow>()?
-                .register_workflow::<OrderWorkflow>()?
-                .register_workflow::<ShipmentWorkflow>()?
-                .register_workflow::<StockIngestionWorkflow>()?
-                .register_workflow::<BatchWorkflow>()?
-                .register_workflow::<SubscriptionWorkflow>()?;
+        options
+            .register_workflow::<HelloWorkflow>()?
+            .register_workflow::<OrderWorkflow>()?
+            .register_workflow::<ShipmentWorkflow>()?
+            .register_workflow::<StockIngestionWorkflow>()?
+            .register_workflow::<BatchWorkflow>()?
+            .register_workflow::<SubscriptionWorkflow>()?;
         Ok(())
     })?];
     if let Some(queue) = subscription_task_queue {
