@@ -35,7 +35,9 @@
 # (`RUN --mount=type=cache`), kept by the builder between builds and never part of an image.
 # When the builder has pruned them (`docker builder prune`), the next build compiles
 # everything again: slower, never wrong. Podman/Buildah understands the same mounts
-# (scripts/podman-rehearsal.sh builds this file with them).
+# (scripts/podman-rehearsal.sh builds this file with them). They are `shared` (the default),
+# not `locked`: cargo locks its registry and target directory itself, and Debian 12's Buildah
+# never releases the first of two locked mounts in one RUN, so the next RUN hung.
 #
 # Base images are build arguments, so that the same file builds from other sources of the
 # same bases (scripts/podman-rehearsal.sh builds it from images made from Debian's packages).
@@ -52,7 +54,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 ############################ chef: toolchain + cargo-chef ############################
 FROM ${RUST_IMAGE} AS chef
-RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
     cargo install cargo-chef --locked --version 0.1.77
 WORKDIR /src
 
@@ -68,8 +70,8 @@ FROM chef AS builder
 COPY --from=planner /src/recipe.json recipe.json
 # The dependencies: this step runs again only when recipe.json changes. Their build output
 # stays in the target cache mount, where the build below finds it.
-RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
-    --mount=type=cache,target=/src/target,id=capstone-target-release,sharing=locked \
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
+    --mount=type=cache,target=/src/target,id=capstone-target-release \
     cargo chef cook --release --locked -p capstone --recipe-path recipe.json
 
 COPY Cargo.toml Cargo.lock ./
@@ -81,10 +83,15 @@ COPY services/ services/
 COPY tests/ tests/
 # Embedded at compile time by `capstone dev --demo-order` (include_str! in services/src/dev).
 COPY docs/examples/order.json docs/examples/order.json
+# The Worker Deployment build id the workers poll as (docs/day-09.md): the context has no
+# .git, so pass it (`--build-arg CAPSTONE_BUILD_ID=$(git rev-parse --short=12 HEAD)`, as
+# scripts/kind.sh does); without it the build id is the crate's version, one id for every
+# image, which suits compose (one build at a time) and not a versioned rollout.
+ARG CAPSTONE_BUILD_ID=
 # The binary is copied out of the cache mount in the same step: the mount is not in the layer.
-RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry,sharing=locked \
-    --mount=type=cache,target=/src/target,id=capstone-target-release,sharing=locked \
-    cargo build --release --locked -p capstone --bin capstone \
+RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
+    --mount=type=cache,target=/src/target,id=capstone-target-release \
+    CAPSTONE_BUILD_ID="${CAPSTONE_BUILD_ID}" cargo build --release --locked -p capstone --bin capstone \
  && install -m 0755 target/release/capstone /usr/local/bin/capstone
 
 ############################ runtime ##################################################

@@ -35,6 +35,8 @@
 #                            compose and kube steps (.ci/run sets it from CI's 30 minutes)
 #   REHEARSAL_TIMEOUT        seconds for each wait of the compose and kube steps (default 300)
 #   DEBIAN_MIRROR            Debian mirror for debootstrap and the stand-ins
+#   REHEARSAL_CA_BUNDLE      the CA bundle the Rust stand-in trusts (default $SSL_CERT_FILE or the
+#                            system bundle), for networks behind a TLS-inspecting proxy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -43,6 +45,7 @@ CACHE=${REHEARSAL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/capstone-rehearsal}
 DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 BUILD_TIMEOUT=${REHEARSAL_BUILD_TIMEOUT:-3000}
 WAIT=${REHEARSAL_TIMEOUT:-300}
+CA_BUNDLE=${REHEARSAL_CA_BUNDLE:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 PROJECT=capstone-rehearsal
 KUBE_NETWORK=capstone-rehearsal-kube
 IMAGE=localhost/capstone:rehearsal
@@ -173,7 +176,12 @@ PY
       echo "$version" >"${rust_context}/version"
     fi
     cp deploy/rehearsal/rust.Containerfile "${rust_context}/Containerfile"
-    build_stand_in "$RUST_IMAGE" "${rust_context}/Containerfile" "$rust_context" "${rust_context}/version"
+    # Behind a TLS-inspecting proxy (a company network, this sandbox) cargo in the image must
+    # trust what this machine trusts, or it cannot fetch a crate: the stand-in takes this
+    # machine's CA bundle (an empty file where there is none: the image's own list stays).
+    if [[ -f "$CA_BUNDLE" ]]; then cp "$CA_BUNDLE" "${rust_context}/host-ca-bundle.pem"; else : >"${rust_context}/host-ca-bundle.pem"; fi
+    build_stand_in "$RUST_IMAGE" "${rust_context}/Containerfile" "$rust_context" "${rust_context}/version" \
+      "${rust_context}/host-ca-bundle.pem"
   fi
   # Images a rebuild replaced (and the layers built on them) are of no use any more.
   if ((REBUILT)); then podman image prune -f >/dev/null; fi

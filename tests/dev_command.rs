@@ -198,6 +198,16 @@ fn dev_completes_a_demo_order_stops_cleanly_and_keeps_its_state_across_restarts(
             assert!(Instant::now() < deadline, "the first run's workflow is not completed: {described}");
             std::thread::sleep(Duration::from_millis(200));
         }
+        // Every dev run is the build `dev`, whatever its commit: the current version of the
+        // kept deployment is still the build this run's workers are (day 9), so its orders
+        // run. A per-commit id would leave the new build never current.
+        let described = Command::new(support::temporal_cli())
+            .args(["worker", "deployment", "describe", "--name", "capstone", "--output", "json"])
+            .args(["--address", &second.temporal_address])
+            .output()
+            .unwrap();
+        let described: serde_json::Value = serde_json::from_slice(&described.stdout).unwrap_or_default();
+        assert_eq!(described["routingConfig"]["currentVersionBuildID"], "dev", "{described}");
     });
 }
 

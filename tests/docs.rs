@@ -426,3 +426,13 @@ fn a_drifted_table_of_calls_is_noticed() {
     assert_ne!(drifted, table);
     assert_eq!(call_table_problems(&page(&drifted)).len(), 1);
 }
+
+#[test]
+fn every_environment_variable_of_the_binary_is_in_the_configuration_table() {
+    let table = std::fs::read_to_string(repo("docs/architecture.md")).unwrap();
+    let variables = capstone::cli::environment_variables();
+    assert!(variables.len() > 40, "the variables come from clap: {variables:?}");
+    let missing: Vec<&String> =
+        variables.iter().filter(|variable| !table.contains(&format!("`{variable}`"))).collect();
+    assert!(missing.is_empty(), "environment variables missing from docs/architecture.md's configuration: {missing:?}");
+}

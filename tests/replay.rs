@@ -17,7 +17,7 @@ use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
     ingestion::StockIngestionWorkflow,
-    order::{Decision, OperatorDecision, OrderStatus, OrderWorkflow},
+    order::{Decision, OperatorDecision, OrderStatus, OrderWorkflow, SHIPMENT_UNDO_PATCH},
     shipment::ShipmentWorkflow,
     subscription::{
         CancelRequest, SubscriptionInput, SubscriptionWorkflow,
@@ -241,6 +241,7 @@ async fn record_histories() {
         (Script { block_shipping: true, ..Script::default() }, "blocked", "order-shipping-failed-refunded"),
         (Script { decline_card: true, ..Script::default() }, "declined", "order-card-declined"),
         (Script { decline_card: true, ..Script::default() }, "declined-notified", "order-card-declined-notified"),
+        (Script { shipping_answer_lost: true, ..Script::default() }, "shipping-lost", "order-shipping-answer-lost"),
     ] {
         let shop = FakeShop::start(script).await;
         shop.with_workers(|| async {
@@ -436,6 +437,43 @@ async fn the_outcome_notice_is_behind_its_patch_in_the_histories() {
     let after = history("order-card-declined-notified");
     assert!(has(&after, "MarkerRecordedEventAttributes"), "the patch writes its marker");
     assert!(e_mails(&after) > 0, "and the notice is sent");
+}
+
+/// The patch ids of a recorded history's `core_patch` markers, in order.
+fn patch_markers(name: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(histories_dir().join(format!("{name}.json"))).unwrap()).unwrap();
+    let mut ids = Vec::new();
+    for event in json["events"].as_array().unwrap() {
+        let Some(marker) = event["attributes"].get("MarkerRecordedEventAttributes") else { continue };
+        for payload in marker["details"]["patch-data"]["payloads"].as_array().into_iter().flatten() {
+            let data = base64::engine::general_purpose::STANDARD.decode(payload["data"].as_str().unwrap()).unwrap();
+            let patch: serde_json::Value = serde_json::from_slice(&data).unwrap();
+            ids.push(patch["id"].as_str().unwrap().to_owned());
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_shipment_undo_is_behind_its_patch_in_the_histories() {
+    // Every order recorded before the patch stands for an order running at that deploy: no
+    // marker, and the replay gate proves the new code still takes their old path.
+    for file in recorded() {
+        let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("order-") && name != "order-shipping-answer-lost" {
+            assert!(!patch_markers(&name).contains(&SHIPMENT_UNDO_PATCH.to_owned()), "{name}: recorded before the patch");
+        }
+    }
+    // The order the patch was made for: the carrier booked, the answer was lost, the order
+    // gave up, and the booking was called off first, then the refund and the release.
+    let after = "order-shipping-answer-lost";
+    assert!(patch_markers(after).contains(&SHIPMENT_UNDO_PATCH.to_owned()), "{after}: the patch writes its marker");
+    let text = std::fs::read_to_string(histories_dir().join(format!("{after}.json"))).unwrap();
+    let cancel = text.find("shipping.cancel_shipment").expect("the booking is called off");
+    let refund = text.find("payments.refund").expect("the charge is refunded");
+    assert!(cancel < refund, "the undos run newest first");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,7 +7,7 @@
 
 mod support;
 
-use capstone::workers::{self, RunnableWorker, Versioning, WorkerTuning};
+use capstone::workers::{self, MakeCurrent, RunnableWorker, Versioning, WorkerTuning};
 use capstone_workflows::{
     contracts::inventory::{InventoryActivities, ReserveStockRequest},
     hello::{HelloInput, HelloWorkflow},
@@ -43,7 +43,7 @@ fn build(build_id: &str) -> WorkerTuning {
             enabled: true,
             deployment_name: DEPLOYMENT.to_owned(),
             build_id: build_id.to_owned(),
-            set_current_if_none: true,
+            make_current: MakeCurrent::IfNone,
         },
         ..WorkerTuning::default()
     }
@@ -138,6 +138,35 @@ fn workers_of(
         .unwrap(),
     );
     all
+}
+
+/// Starts a subscription (no trial, renewing every 2 s in the tests' configuration): its id.
+async fn subscribe(shop: &TestShop) -> String {
+    let body = serde_json::json!({
+        "customer_id": "ada", "plan": "basic", "trial_days": 0, "payment": {"card_token": "tok_visa"}
+    });
+    let response = shop.http.post(format!("{}/subscriptions", shop.api_url())).json(&body).send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.text().await.unwrap());
+    let accepted: Value = response.json().await.unwrap();
+    accepted["subscription_id"].as_str().unwrap().to_owned()
+}
+
+/// Waits until the subscription has renewed `at_least` periods: how many it has.
+async fn wait_for_periods(shop: &TestShop, id: &str, at_least: u64) -> u64 {
+    eventually(&format!("{at_least} periods of {id}"), async || {
+        let (_, view) = shop.get(&format!("/subscriptions/{id}")).await;
+        view["periods"].as_u64().filter(|periods| *periods >= at_least)
+    })
+    .await
+}
+
+/// The idempotency keys of the subscription's charges in the ledger.
+async fn subscription_charges(shop: &TestShop, id: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT idempotency_key FROM payments_ledger WHERE order_id = $1 AND kind = 'charge'")
+        .bind(id)
+        .fetch_all(shop.db())
+        .await
+        .unwrap()
 }
 
 /// `temporal <args>` against the shop's server: its stdout, or its stderr as the error.
@@ -235,7 +264,7 @@ async fn builds_that_ran(shop: &TestShop, workflow_id: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
+async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next_and_subscriptions_upgrade() {
     let shop = TestShop::start_with_server(fast_drainage).await;
     let runtime = workers::runtime().unwrap();
     let v1_stop = CancellationToken::new();
@@ -253,6 +282,9 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
             shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
             waiting.push(order_id);
         }
+        // A subscription renews on v1 too; it is auto-upgrade, not pinned.
+        let subscription = subscribe(&shop).await;
+        let renewed_on_v1 = wait_for_periods(&shop, &subscription, 1).await;
 
         // v2 changes the order workflow without a patch, and becomes current.
         let v2_stop = CancellationToken::new();
@@ -293,7 +325,21 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next() {
                 assert_eq!(shop.ledger(order_id).await.len(), 1, "charged once, on v1");
             }
 
-            // v1 drains: no workflow pinned to it is open. Its workers stop, and it is removed.
+            // The subscription moved to v2 at its next workflow task and renews there, each
+            // period charged once across the move.
+            eventually("the subscription on v2", async || {
+                let builds = builds_that_ran(&shop, &format!("subscription-{subscription}")).await;
+                (builds.last().map(String::as_str) == Some("v2")).then_some(())
+            })
+            .await;
+            let periods = wait_for_periods(&shop, &subscription, renewed_on_v1 + 2).await;
+            let keys = subscription_charges(&shop, &subscription).await;
+            let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
+            assert_eq!(distinct.len(), keys.len(), "no period charged twice: {keys:?}");
+            assert!(keys.len() as u64 >= periods, "every period charged: {keys:?}, {periods} periods");
+
+            // v1 drains: no workflow pinned to it is open (the subscription, auto-upgrade,
+            // does not hold it). Its workers stop, and it is removed.
             eventually("v1 drained", async || {
                 let version = describe_version(&shop, "v1").await?;
                 (version["drainageInfo"]["drainageStatus"] == "drained").then_some(())

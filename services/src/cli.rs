@@ -202,6 +202,24 @@ pub fn subcommand_names() -> Vec<String> {
     Cli::command().get_subcommands().map(|command| command.get_name().to_owned()).collect()
 }
 
+/// Every environment variable a flag of any role reads, for the docs check.
+pub fn environment_variables() -> std::collections::BTreeSet<String> {
+    use clap::CommandFactory;
+    fn collect(command: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+        for argument in command.get_arguments() {
+            if let Some(variable) = argument.get_env() {
+                into.insert(variable.to_string_lossy().into_owned());
+            }
+        }
+        for subcommand in command.get_subcommands() {
+            collect(subcommand, into);
+        }
+    }
+    let mut variables = std::collections::BTreeSet::new();
+    collect(&Cli::command(), &mut variables);
+    variables
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // Held to the end: dropping it flushes the traces not yet exported.
@@ -289,7 +307,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             // The order workflow upserts them at every status change.
             temporal::search_attributes::require(&client, &connection.namespace).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(Some(&args.tuning), None, &args.status, &args.versioning);
+            let tuning = worker_tuning(Some(&args.tuning), None, &args.status, args.versioning.versioning(crate::workers::versioning::BUILD_ID));
             let base = TaskQueues {
                 workflows: args.task_queue.workflow_task_queue,
                 subscriptions: args.task_queue.subscription_task_queue,
@@ -307,7 +325,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let keys = args.temporal.key_ring()?;
             let client = temporal::connect(&connection, "capstone-activity-worker", TEMPORAL_PATIENCE, &keys).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(None, Some(&args.tuning), &args.status, &args.versioning);
+            let tuning = worker_tuning(None, Some(&args.tuning), &args.status, args.versioning.versioning(crate::workers::versioning::BUILD_ID));
             let base = TaskQueues {
                 activities: args.task_queues.activity_task_queue,
                 payments: args.task_queues.payments_task_queue,

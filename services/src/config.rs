@@ -434,11 +434,11 @@ pub fn worker_tuning(
     workflow: Option<&WorkflowTuningArgs>,
     activity: Option<&ActivityTuningArgs>,
     status: &StatusIntervalArg,
-    versioning: &VersioningArgs,
+    versioning: crate::workers::versioning::Versioning,
 ) -> crate::workers::WorkerTuning {
     let mut tuning = crate::workers::WorkerTuning {
         status_interval: status.status_interval,
-        versioning: versioning.versioning(),
+        versioning,
         ..Default::default()
     };
     if let Some(workflow) = workflow {
@@ -458,26 +458,32 @@ pub struct VersioningArgs {
     /// Worker Deployment this worker belongs to (one per application).
     #[arg(long, env = "WORKER_DEPLOYMENT_NAME", default_value = "capstone")]
     pub worker_deployment_name: String,
-    /// This worker's build [default: the git commit it was built from].
-    #[arg(long, env = "WORKER_BUILD_ID", default_value = crate::workers::versioning::BUILD_ID)]
-    pub worker_build_id: String,
+    /// This worker's build [default: the git commit it was built from; `dev` under `capstone dev`].
+    #[arg(long, env = "WORKER_BUILD_ID")]
+    pub worker_build_id: Option<String>,
     /// Worker versioning: orders pinned to the build that started them, subscriptions
     /// upgraded to each new current build. `false` runs unversioned.
     #[arg(long, env = "WORKER_VERSIONING", default_value_t = true, action = clap::ArgAction::Set)]
     pub worker_versioning: bool,
     /// When the deployment has no current version yet, make this build current (the first
     /// deploy); never touches a deployment that has one (set-current-version does that).
+    /// Under `capstone dev` the build always makes itself current; `false` turns that off too.
     #[arg(long, env = "SET_CURRENT_IF_NONE", default_value_t = true, action = clap::ArgAction::Set)]
     pub set_current_if_none: bool,
 }
 
 impl VersioningArgs {
-    pub fn versioning(&self) -> crate::workers::versioning::Versioning {
+    /// The settings, with `default_build_id` unless WORKER_BUILD_ID names the build.
+    pub fn versioning(&self, default_build_id: &str) -> crate::workers::versioning::Versioning {
         crate::workers::versioning::Versioning {
             enabled: self.worker_versioning,
             deployment_name: self.worker_deployment_name.clone(),
-            build_id: self.worker_build_id.clone(),
-            set_current_if_none: self.set_current_if_none,
+            build_id: self.worker_build_id.clone().unwrap_or_else(|| default_build_id.to_owned()),
+            make_current: if self.set_current_if_none {
+                crate::workers::versioning::MakeCurrent::IfNone
+            } else {
+                crate::workers::versioning::MakeCurrent::Never
+            },
         }
     }
 }

@@ -222,8 +222,16 @@ async fn run_shop(
     let shop = Shop::start(&config, client.clone()).await?;
     demo_keys.store(&shop.db, &args.approval.policy().operators).await?;
     let runtime = workers::runtime()?;
-    let tuning =
-        worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status, &args.versioning);
+    // `dev` keeps Temporal's state between runs while its code changes under the learner: one
+    // build id for every run, so the orders and the current version carry over a restart (the
+    // replay gate and `patched` protect them, as unversioned). A git commit per build would
+    // leave the new build never current and the old one's pinned orders with no worker. And
+    // it takes the current version back from a build a day-9 experiment left current.
+    let mut versioning = args.versioning.versioning(crate::workers::versioning::DEV_BUILD_ID);
+    if versioning.make_current != crate::workers::versioning::MakeCurrent::Never {
+        versioning.make_current = crate::workers::versioning::MakeCurrent::Always;
+    }
+    let tuning = worker_tuning(Some(&args.workflow_tuning), Some(&args.activity_tuning), &args.status, versioning);
     let all_workers = shop.workers(&runtime, client, &tuning)?;
 
     banner::print(&banner::Banner {

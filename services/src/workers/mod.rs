@@ -14,7 +14,7 @@ mod stats;
 pub mod versioning;
 
 pub use stats::WorkerStats;
-pub use versioning::Versioning;
+pub use versioning::{MakeCurrent, Versioning};
 
 use capstone_activities::ServiceUrls;
 use capstone_workflows::{
@@ -205,7 +205,7 @@ pub async fn run_all(
 ) -> anyhow::Result<()> {
     // One claim per process is enough: every worker of it has the same version.
     if let Some((client, versioning)) = workers.iter_mut().find_map(|worker| worker.claim.take()) {
-        tokio::spawn(versioning::claim_current_if_none(client, versioning, shutdown.child_token()));
+        tokio::spawn(versioning::claim_current(client, versioning, shutdown.child_token()));
     }
     let runs = workers.into_iter().map(|worker| {
         let shutdown = shutdown.clone();

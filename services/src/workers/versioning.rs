@@ -12,9 +12,9 @@
 //!   run on workers of its own build, with the contracts its workflow code was written against.
 //!
 //! A new deployment has no current version, and until it has one no workflow task is
-//! dispatched. `set_current_if_none` makes the very first build current by itself; every
-//! later one is made current by an operator (`temporal worker deployment set-current-version`),
-//! which this code never does.
+//! dispatched. `MakeCurrent::IfNone` makes the very first build current by itself; every
+//! later one is made current by an operator (`temporal worker deployment set-current-version`).
+//! Only `capstone dev`, the one build on a learner's machine, takes over (`MakeCurrent::Always`).
 
 use std::time::Duration;
 use temporalio_client::{Client, NamespacedClient};
@@ -29,14 +29,29 @@ use tokio_util::sync::CancellationToken;
 /// The build this binary was made from (the git commit; see `build.rs`).
 pub const BUILD_ID: &str = env!("CAPSTONE_BUILD_ID");
 
+/// The build id of `capstone dev`, whatever its commit (see `dev/mod.rs`).
+pub const DEV_BUILD_ID: &str = "dev";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioning {
     /// `false`: unversioned workers, as before worker versioning (any build takes any task).
     pub enabled: bool,
     pub deployment_name: String,
     pub build_id: String,
-    /// Make this build current when the deployment has none (the first deploy).
-    pub set_current_if_none: bool,
+    /// Whether this build makes itself the deployment's current version.
+    pub make_current: MakeCurrent,
+}
+
+/// When a worker makes its own build the deployment's current version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MakeCurrent {
+    /// Never: an operator does (`temporal worker deployment set-current-version`).
+    Never,
+    /// When the deployment has no current version yet: the very first deploy.
+    IfNone,
+    /// Always, taking over from any other build: `capstone dev`, the one build on a learner's
+    /// machine, which must be current again after an experiment with a second build.
+    Always,
 }
 
 impl Default for Versioning {
@@ -45,7 +60,7 @@ impl Default for Versioning {
             enabled: true,
             deployment_name: "capstone".to_owned(),
             build_id: BUILD_ID.to_owned(),
-            set_current_if_none: true,
+            make_current: MakeCurrent::IfNone,
         }
     }
 }
@@ -74,11 +89,11 @@ impl Versioning {
     }
 }
 
-/// Until `stop`: once the server knows this build, and if the deployment has no current
-/// version, makes it current. Stops as soon as the deployment has a current version (this
-/// build or another), or when the server answers that it cannot.
-pub async fn claim_current_if_none(client: Client, versioning: Versioning, stop: CancellationToken) {
-    if !versioning.enabled || !versioning.set_current_if_none {
+/// Until `stop`: once the server knows this build, makes it current if `make_current` says
+/// so (with `IfNone`, only while the deployment has no current version). Stops as soon as the
+/// deployment has a current version it may not replace, or this build is current.
+pub async fn claim_current(client: Client, versioning: Versioning, stop: CancellationToken) {
+    if !versioning.enabled || versioning.make_current == MakeCurrent::Never {
         return;
     }
     let mut service = client.connection().workflow_service();
@@ -99,7 +114,8 @@ pub async fn claim_current_if_none(client: Client, versioning: Versioning, stop:
         let described = described.into_inner();
         let info = described.worker_deployment_info.unwrap_or_default();
         let current = info.routing_config.as_ref().and_then(|routing| routing.current_deployment_version.as_ref());
-        if let Some(current) = current {
+        let may_replace = versioning.make_current == MakeCurrent::Always;
+        if let Some(current) = current.filter(|current| !may_replace || current.build_id == versioning.build_id) {
             tracing::info!(
                 deployment = %versioning.deployment_name,
                 current = %current.build_id,
@@ -125,7 +141,7 @@ pub async fn claim_current_if_none(client: Client, versioning: Versioning, stop:
         };
         match service.set_worker_deployment_current_version(tonic_request(request)).await {
             Ok(_) => {
-                tracing::info!(version = %versioning.version(), "no current version: this build is now current");
+                tracing::info!(version = %versioning.version(), "this build is now the current version");
                 return;
             }
             // Another worker got there first (a conflict), or the version is still registering
