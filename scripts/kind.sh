@@ -159,7 +159,7 @@ cmd_load() {
   build_id=$(new_build_id)
   say "building ${IMAGE} = capstone:${build_id} (the first build compiles the whole workspace: minutes)"
   # The build id goes into the binary (the workers' default WORKER_BUILD_ID) and the image's
-  # label; the second tag is what that build's worker Deployments run, so that a later
+  # label; the second tag is what that build's worker Deployments run, so that the next
   # `load` under capstone:dev never changes the code of an older build's workers.
   docker build --build-arg "CAPSTONE_BUILD_ID=${build_id}" -t "$IMAGE" -t "capstone:${build_id}" .
   # `kind load docker-image` fails with Docker's containerd image store (the default of
@@ -342,7 +342,7 @@ deploy_overlay() {
   # The workers of the loaded build, as a versioned rollout: the first build makes itself
   # current; a new build is made current, and an older one keeps its workers until no order
   # is pinned to it (looked at once here; `scripts/kind.sh rollout` waits for it, and
-  # `scripts/worker-rollout.sh retire <build>` finishes it later).
+  # `scripts/worker-rollout.sh retire <build>` finishes it once it has drained).
   local build status=0 cli=()
   build=$(loaded_build_id)
   mapfile -t cli < <(temporal_cli_options "$temporal")
@@ -564,7 +564,7 @@ EOF
   fi
 
   # What `deploy` applies itself (everything but the workers), and what scripts/worker-rollout.sh
-  # applies per build: a cluster's first build (it makes itself current), a later one, one from
+  # applies per build: a cluster's first build (it makes itself current), a second one, one from
   # a registry by digest, and the copies with KEDA and with Temporal Cloud.
   say "the kind overlay without its workers (scripts/lib/split-workers.awk)"
   awk -v want=rest -f scripts/lib/split-workers.awk "${out}/kind.yaml" >"${out}/kind-rest.yaml"

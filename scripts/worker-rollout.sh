@@ -75,7 +75,7 @@ Options:
   --ramp PERCENT              rollout: first send PERCENT % of new workflows to the build, for --ramp-time
   --ramp-time DURATION        how long the ramp lasts before the build becomes current (default 10m)
   --drain-timeout DURATION    how long rollout and retire wait for a build to drain (default 30m; 0: look once).
-                              A build still draining then keeps its workers: run `retire BUILD` later
+                              A build still draining then keeps its workers: `retire BUILD` once it has drained
   --version-timeout DURATION  how long to retry deleting a version whose workers are gone (default 10m;
                               a stopped worker counts as a poller for minutes: matching.PollerHistoryTTL)
   --bad BUILD                 rollback: the bad build (default: the current version)
@@ -93,7 +93,7 @@ Options:
   -h, --help                  this text
 
 Durations: 90s, 10m, 2h, or plain seconds. Exit status: 0 done; 3 done, but a build is still
-draining and keeps its workers (run `retire BUILD` later); 1 failed; 2 bad usage.
+draining and keeps its workers (`retire BUILD` once it has drained); 1 failed; 2 bad usage.
 
 Examples:
   scripts/worker-rollout.sh rollout 3f2a9c1e7b4d
@@ -575,7 +575,7 @@ retire_build() {
   done
 }
 
-# The options a later `retire` needs to reach the same cluster and Temporal.
+# The options a `retire` run needs to reach the same cluster and Temporal.
 retire_flags() {
   local flags=""
   [[ "$CONTEXT" != kind-capstone ]] && flags+=" --context ${CONTEXT}"
