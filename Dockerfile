@@ -83,11 +83,11 @@ COPY services/ services/
 COPY tests/ tests/
 # Embedded at compile time by `capstone dev --demo-order` (include_str! in services/src/dev).
 COPY docs/examples/order.json docs/examples/order.json
-# The Worker Deployment build id the workers poll as (docs/day-09.md): the context has no
-# .git, so pass it (`--build-arg CAPSTONE_BUILD_ID=$(git rev-parse --short=12 HEAD)`, as
-# scripts/kind.sh does); without it the build id is the crate's version, one id for every
-# image, which suits compose (one build at a time) and not a versioned rollout.
-ARG CAPSTONE_BUILD_ID=
+# The Worker Deployment build id baked into the binary (services/build.rs): the workers use it
+# unless WORKER_BUILD_ID says otherwise. The build context has no .git, so without this
+# argument every image gets the same id, `v<crate version>`. scripts/kind.sh passes the git
+# commit: `docker build --build-arg CAPSTONE_BUILD_ID=$(git rev-parse --short=12 HEAD) .`
+ARG CAPSTONE_BUILD_ID=""
 # The binary is copied out of the cache mount in the same step: the mount is not in the layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
     --mount=type=cache,target=/src/target,id=capstone-target-release \
@@ -112,6 +112,11 @@ RUN groupadd --system --gid 10001 capstone \
  && chown -R 10001:10001 /app
 
 COPY --from=builder /usr/local/bin/capstone /usr/local/bin/capstone
+
+# The same build id as a label, so that tools can read it without running the image
+# (`docker image inspect -f '{{ index .Config.Labels "capstone.build-id" }}' capstone:dev`).
+ARG CAPSTONE_BUILD_ID=""
+LABEL capstone.build-id="${CAPSTONE_BUILD_ID}"
 
 # The defaults that are relative paths (DATABASE_URL=sqlite://.data/capstone.db,
 # PAYLOAD_KEYS_FILE=.data/payload-keys, SERVICE_KEY_FILE=.data/service-key) resolve under

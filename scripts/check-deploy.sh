@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Offline checks of the deployment files (no Docker engine or cluster needed), run by
 # `make test`:
-#   docker-compose.yml against the Compose Specification schema (check-jsonschema);
-#   deploy/k8s: both kustomize builds against the Kubernetes 1.32 schemas, strictly, plus the
-#   restricted Pod Security Standard (`scripts/kind.sh validate`).
+#   docker-compose.yml and the override deploy/compose/temporal-cloud.override.yml against the
+#   Compose Specification schema (check-jsonschema);
+#   deploy/k8s: every kustomize build (the base, the overlays, the optional components, the
+#   per-build worker copies of scripts/worker-rollout.sh) against the Kubernetes 1.32 schemas,
+#   strictly, plus the restricted Pod Security Standard (`scripts/kind.sh validate`).
 # That the files name only real roles, env vars and ports is tests/deploy.rs; the Prometheus
 # config and rules are checked by promtool in tests/observability.rs.
 set -euo pipefail
@@ -32,7 +34,8 @@ if [ ! -x "$TOOLS/compose-venv/bin/check-jsonschema" ]; then
   python3 -m venv "$TOOLS/compose-venv"
   "$TOOLS/compose-venv/bin/pip" install --quiet --disable-pip-version-check check-jsonschema==0.39.0
 fi
-say "docker-compose.yml against the compose-spec schema"
-"$TOOLS/compose-venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
+say "docker-compose.yml and deploy/compose/temporal-cloud.override.yml against the compose-spec schema"
+"$TOOLS/compose-venv/bin/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml \
+  deploy/compose/temporal-cloud.override.yml
 
 K8S_TOOLS_DIR="$TOOLS" scripts/kind.sh validate
