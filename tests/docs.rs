@@ -45,11 +45,16 @@ struct Markdown {
 fn markdown(text: &str) -> Markdown {
     let mut page = Markdown { prose: String::new(), fenced: Vec::new(), inline: Vec::new() };
     let mut in_fence = false;
+    let mut block: Vec<&str> = Vec::new();
     for line in text.lines() {
         if line.trim_start().starts_with("```") {
+            if in_fence {
+                page.fenced.extend(commands_of_block(&block));
+                block.clear();
+            }
             in_fence = !in_fence;
         } else if in_fence {
-            page.fenced.push(line.to_owned());
+            block.push(line);
         } else {
             page.prose.extend(line.split('`').step_by(2));
             page.prose.push('\n');
@@ -57,6 +62,23 @@ fn markdown(text: &str) -> Markdown {
         }
     }
     page
+}
+
+/// The lines of a fenced block that are code. In a transcript (some line starts with `$ `),
+/// only the prompted lines and their `\` continuations: the rest is what the commands printed.
+fn commands_of_block(block: &[&str]) -> Vec<String> {
+    if !block.iter().any(|line| line.trim_start().starts_with("$ ")) {
+        return block.iter().map(|line| (*line).to_owned()).collect();
+    }
+    let mut lines = Vec::new();
+    let mut continued = false;
+    for line in block {
+        if line.trim_start().starts_with("$ ") || continued {
+            lines.push((*line).to_owned());
+            continued = line.trim_end().ends_with('\\');
+        }
+    }
+    lines
 }
 
 /// The targets of `[text](target)` links in the prose.
@@ -432,7 +454,6 @@ fn every_environment_variable_of_the_binary_is_in_the_configuration_table() {
     let table = std::fs::read_to_string(repo("docs/architecture.md")).unwrap();
     let variables = capstone::cli::environment_variables();
     assert!(variables.len() > 40, "the variables come from clap: {variables:?}");
-    let missing: Vec<&String> =
-        variables.iter().filter(|variable| !table.contains(&format!("`{variable}`"))).collect();
+    let missing: Vec<&String> = variables.iter().filter(|variable| !table.contains(&format!("`{variable}`"))).collect();
     assert!(missing.is_empty(), "environment variables missing from docs/architecture.md's configuration: {missing:?}");
 }

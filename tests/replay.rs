@@ -463,7 +463,10 @@ async fn the_shipment_undo_is_behind_its_patch_in_the_histories() {
     for file in recorded() {
         let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
         if name.starts_with("order-") && name != "order-shipping-answer-lost" {
-            assert!(!patch_markers(&name).contains(&SHIPMENT_UNDO_PATCH.to_owned()), "{name}: recorded before the patch");
+            assert!(
+                !patch_markers(&name).contains(&SHIPMENT_UNDO_PATCH.to_owned()),
+                "{name}: recorded before the patch"
+            );
         }
     }
     // The order the patch was made for: the carrier booked, the answer was lost, the order

@@ -307,7 +307,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             // The order workflow upserts them at every status change.
             temporal::search_attributes::require(&client, &connection.namespace).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(Some(&args.tuning), None, &args.status, args.versioning.versioning(crate::workers::versioning::BUILD_ID));
+            let tuning = worker_tuning(
+                Some(&args.tuning),
+                None,
+                &args.status,
+                args.versioning.versioning(crate::workers::versioning::BUILD_ID),
+            );
             let base = TaskQueues {
                 workflows: args.task_queue.workflow_task_queue,
                 subscriptions: args.task_queue.subscription_task_queue,
@@ -325,7 +330,12 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             let keys = args.temporal.key_ring()?;
             let client = temporal::connect(&connection, "capstone-activity-worker", TEMPORAL_PATIENCE, &keys).await?;
             let runtime = workers::runtime()?;
-            let tuning = worker_tuning(None, Some(&args.tuning), &args.status, args.versioning.versioning(crate::workers::versioning::BUILD_ID));
+            let tuning = worker_tuning(
+                None,
+                Some(&args.tuning),
+                &args.status,
+                args.versioning.versioning(crate::workers::versioning::BUILD_ID),
+            );
             let base = TaskQueues {
                 activities: args.task_queues.activity_task_queue,
                 payments: args.task_queues.payments_task_queue,

@@ -436,11 +436,8 @@ pub fn worker_tuning(
     status: &StatusIntervalArg,
     versioning: crate::workers::versioning::Versioning,
 ) -> crate::workers::WorkerTuning {
-    let mut tuning = crate::workers::WorkerTuning {
-        status_interval: status.status_interval,
-        versioning,
-        ..Default::default()
-    };
+    let mut tuning =
+        crate::workers::WorkerTuning { status_interval: status.status_interval, versioning, ..Default::default() };
     if let Some(workflow) = workflow {
         tuning.workflow_slots = workflow.workflow_slots.max(1);
     }

@@ -12,10 +12,11 @@ pub struct Banner<'a> {
     pub keys: &'a super::DemoKeys,
     /// Whether the Web UI was started with our codec endpoint.
     pub ui_codec: bool,
+    pub versioning: &'a crate::workers::Versioning,
 }
 
 pub fn print(banner: &Banner<'_>) {
-    let Banner { args, shop, temporal, ui_url, server_pid, keys, ui_codec } = banner;
+    let Banner { args, shop, temporal, ui_url, server_pid, keys, ui_codec, versioning } = banner;
     let origin = match server_pid {
         Some(pid) => format!("started by capstone dev, pid {pid}; state in {}", args.temporal_db_file.display()),
         None => "already running; not managed by capstone dev".to_owned(),
@@ -30,9 +31,17 @@ pub fn print(banner: &Banner<'_>) {
     println!("  database           {}", crate::db::redact(&args.database.database_url));
     let queues = args.task_queues.queues();
     println!(
-        "  task queues        workflows: {}   activities: {}   payments: {}",
-        queues.workflows, queues.activities, queues.payments
+        "  task queues        workflows: {}   activities: {}   payments: {}   subscriptions: {}",
+        queues.workflows, queues.activities, queues.payments, queues.subscriptions
     );
+    if versioning.enabled {
+        println!(
+            "  worker versioning  deployment {}, build {}: orders pinned, subscriptions auto-upgrade",
+            versioning.deployment_name, versioning.build_id
+        );
+    } else {
+        println!("  worker versioning  off (WORKER_VERSIONING=false)");
+    }
     if !args.region_routes.region_routes.is_empty() {
         let routes: Vec<String> =
             args.region_routes.region_routes.iter().map(|(country, region)| format!("{country}={region}")).collect();

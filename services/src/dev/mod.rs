@@ -242,6 +242,7 @@ async fn run_shop(
         server_pid,
         keys: demo_keys,
         ui_codec: server_pid.is_some(),
+        versioning: &tuning.versioning,
     });
     if args.demo_order {
         let api_url = shop.api.url();
