@@ -248,6 +248,7 @@ async fn limits_answer_429_with_retry_after_and_count_per_key() {
         operator_requests_per_sec: 1000,
         key_lookups_per_sec_per_address: 5,
         long_polls_per_key: 2,
+        ..LimitSettings::default()
     };
     let shop = TestShop::start_with(|config| config.limits = limits).await;
     let accepted = shop.place(&orders::example()).await;

@@ -133,6 +133,8 @@ struct Driver<'a> {
     seed: u64,
     rng: StdRng,
     placed: Vec<Placed>,
+    /// Orders the api did not accept (a violation already): their keys are not reused.
+    refused: usize,
     batches: Vec<(String, i64)>,
     subscriptions: Vec<String>,
     outcome: Outcome,
@@ -204,17 +206,28 @@ impl Driver<'_> {
         if kind == Kind::ShipsNowhere {
             body["shipping_address"]["country"] = json!("AQ");
         }
-        let key = format!("rand-{}-{}", self.seed, self.placed.len());
+        let key = format!("rand-{}-{}-{}", self.seed, self.placed.len(), self.refused);
         let url = format!("{}/orders", self.api());
-        let answer = self.send(|| self.http.post(&url).header("Idempotency-Key", &key).json(&body)).await;
+        // Half the orders check out (update-with-start, `201`), half do not wait (`202`).
+        let respond_async = self.rng.random_bool(0.5);
+        let answer = self
+            .send(|| {
+                let request = self.http.post(&url).header("Idempotency-Key", &key).json(&body);
+                if respond_async { request.header("Prefer", "respond-async") } else { request }
+            })
+            .await;
         match answer {
-            Some((StatusCode::ACCEPTED, accepted)) => self.placed.push(Placed {
+            Some((StatusCode::CREATED | StatusCode::ACCEPTED, accepted)) => self.placed.push(Placed {
                 order_id: accepted["order_id"].as_str().unwrap_or_default().to_owned(),
                 kind,
                 lines: vec![(sku.to_owned(), qty)],
                 total_cents: accepted["total_cents"].as_i64().unwrap_or_default(),
             }),
-            other => self.outcome.violations.push(format!("POST /orders ({kind:?}) was not accepted: {other:?}")),
+            other => {
+                // Its key is not used again: the next order is another request.
+                self.refused += 1;
+                self.outcome.violations.push(format!("POST /orders ({kind:?}) was not accepted: {other:?}"))
+            }
         }
     }
 
@@ -417,6 +430,7 @@ async fn run_scenario(cluster: &mut Cluster, seed: u64) -> Outcome {
         seed,
         rng: StdRng::seed_from_u64(seed ^ 0x5eed),
         placed: Vec::new(),
+        refused: 0,
         batches: Vec::new(),
         subscriptions: Vec::new(),
         outcome: Outcome::default(),

@@ -83,7 +83,7 @@ async fn the_shop_runs_over_mtls_and_api_keys_and_wrong_settings_fail_at_once() 
         "the workers polled through the proxy with their certificate:\n{log}"
     );
     assert!(
-        log.lines().any(|line| line.contains("StartWorkflowExecution") && line.contains("CN=capstone-test-client")),
+        log.lines().any(|line| line.contains("ExecuteMultiOperation") && line.contains("CN=capstone-test-client")),
         "the api started the order through the proxy:\n{log}"
     );
 

@@ -227,6 +227,7 @@ async fn an_unknown_provider_fails_fast_and_compensates() {
             approval: ApprovalPolicy { threshold_cents: 100_000, timeout_secs: 60, operators: vec!["alice".into()] },
             region: String::new(),
         },
+        request_fingerprint: String::new(),
     };
     let started = Instant::now();
     let snapshot = shop

@@ -1,7 +1,7 @@
 use crate::service_client::{ServiceClient, path};
 use capstone_workflows::contracts::shipping::{
-    CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
-    activity::{CancelShipment, CreateShipment},
+    CancelShipmentRequest, Claim, CreateShipmentRequest, OpenClaimRequest, Shipment, ShipmentCancellation,
+    activity::{CancelShipment, CreateShipment, OpenClaim},
 };
 use std::sync::Arc;
 use temporalio_macros::activities;
@@ -38,6 +38,17 @@ impl ShippingActivities {
         request: CancelShipmentRequest,
     ) -> Result<ShipmentCancellation, ActivityError> {
         let path = path(&["shipments", &request.order_id, "cancel"])?;
+        self.shipping.post(&path, &request).await
+    }
+
+    /// Idempotent by `order_id`: a parcel late past its deadline has one claim.
+    #[activity(definition = OpenClaim)]
+    pub async fn open_claim(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: OpenClaimRequest,
+    ) -> Result<Claim, ActivityError> {
+        let path = path(&["shipments", &request.order_id, "claims"])?;
         self.shipping.post(&path, &request).await
     }
 }

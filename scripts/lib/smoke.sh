@@ -47,11 +47,11 @@ smoke_order() {
   status_code=${answer##*$'\n'}
   body=${answer%$'\n'*}
   order_id=$(smoke_json_field order_id "$body")
-  if [[ "$status_code" != 202 || -z "$order_id" ]]; then
+  if [[ ( "$status_code" != 201 && "$status_code" != 202 ) || -z "$order_id" ]]; then
     smoke_fail "POST /orders answered ${status_code}: ${body}"
     return 0
   fi
-  smoke_pass "POST /orders: 202, order ${order_id}"
+  smoke_pass "POST /orders: ${status_code}, order ${order_id}"
   deadline=$((SECONDS + SMOKE_ORDER_TIMEOUT))
   status=RECEIVED
   while ((SECONDS < deadline)); do

@@ -369,6 +369,10 @@ pub struct ApiLimitArgs {
     /// Long polls (`GET /orders/{id}?wait_secs=`) one key may hold open at once.
     #[arg(long, env = "LONG_POLLS_PER_KEY", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     pub long_polls_per_key: u32,
+    /// How long `POST /orders` waits for the stock to be reserved before it answers `202`
+    /// (accepted, still checking) instead of `201` (day 5, update-with-start).
+    #[arg(long, env = "CHECKOUT_WAIT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub checkout_wait: Duration,
 }
 
 impl ApiLimitArgs {
@@ -379,6 +383,7 @@ impl ApiLimitArgs {
             operator_requests_per_sec: self.operator_rate_limit,
             key_lookups_per_sec_per_address: self.key_lookup_rate_limit,
             long_polls_per_key: self.long_polls_per_key as usize,
+            checkout_wait: self.checkout_wait,
         }
     }
 }

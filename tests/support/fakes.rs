@@ -321,6 +321,7 @@ impl FakeShop {
                 },
                 region: String::new(),
             },
+            request_fingerprint: String::new(),
         }
     }
 

@@ -335,13 +335,35 @@ impl TestShop {
         client_with_key(&self.config.service_key)
     }
 
-    /// `POST /orders` with an optional `Idempotency-Key`; returns status, headers and body.
+    /// `POST /orders` with an optional `Idempotency-Key`, asking for the asynchronous answer
+    /// (`Prefer: respond-async`: `202` without waiting for the checkout), as the tests of the
+    /// saga place orders, often before the workers run. The checkout's `201` is
+    /// [`TestShop::check_out`]'s. Returns status, headers and body.
     pub async fn post_order(
         &self,
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-        let mut request = self.http.post(format!("{}/orders", self.api_url())).json(body);
+        let request = self.http.post(format!("{}/orders", self.api_url())).header("Prefer", "respond-async");
+        self.send_order(request.json(body), idempotency_key).await
+    }
+
+    /// `POST /orders` the default way: the api waits for the checkout (update-with-start)
+    /// and answers `201`, `409 out_of_stock`, or `202` when it took longer than `CHECKOUT_WAIT`.
+    pub async fn check_out(
+        &self,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let request = self.http.post(format!("{}/orders", self.api_url())).json(body);
+        self.send_order(request, idempotency_key).await
+    }
+
+    async fn send_order(
+        &self,
+        mut request: reqwest::RequestBuilder,
+        idempotency_key: Option<&str>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }

@@ -1,12 +1,25 @@
-//! `POST /orders`: validate, price, record, start the saga.
+//! `POST /orders`: validate, price, start the saga, record.
 //!
-//! Idempotency: the order id is the workflow id's root, and the shop chooses it. A client that
-//! sends an `Idempotency-Key` header gets an order id derived from the key *and its customer*
-//! (a UUID v5), so it gets the same order back on every repeat: the read-model insert is `ON
-//! CONFLICT DO NOTHING` and the workflow start uses the `UseExisting` conflict policy, so a
-//! repeat never starts a second workflow or charge. Reusing a key for a *different* request is
-//! refused with 409. A client cannot name an order id: ids the client chose would share one
-//! space with the ids the shop makes (a batch's children), and another customer's.
+//! **Checkout in one round trip (day 5).** By default the api starts the order and asks it,
+//! in the same call (update-with-start: the `checkout` update), whether the stock is there:
+//! `201` once it is reserved, `409 out_of_stock` naming the SKU when it is not. A customer
+//! learns at the checkout, not by polling. If the answer takes longer than `CHECKOUT_WAIT`
+//! (workers down, a slow inventory), the order is started all the same and the api answers
+//! `202`. A client that sends `Prefer: respond-async` gets `202` at once, without waiting.
+//!
+//! **Idempotency.** The order id is the workflow id's root, and the shop chooses it: a client
+//! that sends an `Idempotency-Key` header gets an id derived from the key *and its customer*
+//! (a UUID v5), so a repeat names the same order. The start uses `UseExisting` (a repeat joins
+//! the running order) and `RejectDuplicate` (a finished order is never run again); the
+//! checkout's update id is derived from the request's fingerprint, so the server answers a
+//! repeat from the update it already ran, and a *different* request under the same key is
+//! refused by the update's validator (`409 idempotency_key_reused`). A client cannot name an
+//! order id: ids the client chose would share one space with the ids the shop makes.
+//!
+//! **Workflow first, then the row.** The read-model row is written after the workflow has
+//! started, never before: a crash between the two leaves a workflow without its row for a
+//! moment, and the workflow writes the row itself at its first record (the record is an
+//! upsert). The reverse, a row whose workflow never started, cannot happen.
 
 use super::{
     ApiState,
@@ -20,22 +33,21 @@ use crate::metrics::order_steps::timed;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
 };
 use capstone_workflows::{
     contracts::inventory::CatalogItem,
     order::{
-        OrderInput, OrderLine, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails, order_workflow_id, visibility,
+        CheckoutAnswer, CheckoutRequest, OrderInput, OrderLine, OrderSnapshot, PaymentDetails,
+        checkout::IDEMPOTENCY_KEY_REUSED, order_workflow_id,
     },
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use temporalio_client::{
-    RpcOptions, WorkflowDescribeOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
-    errors::WorkflowStartError,
-};
-use temporalio_common::{MemoValues, search_attributes::SearchAttributes};
+
+mod start;
+use start::Started;
 
 /// Order ids derived from idempotency keys live in this UUID v5 namespace.
 const ORDER_ID_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f9b_2c1e_8d4a_4b7f_9e3c_5a1d_2b8e_7c40);
@@ -55,10 +67,20 @@ pub(super) async fn create_order(
     let order = validation::validate(&request)?;
     caller.require_customer(&order.customer_id, "place an order")?;
     let order_id = id_for("ord", &order.customer_id, &headers)?;
+    let respond_async = wants_async(&headers);
     let lines = timed("catalog", price(&state, &order)).await?;
     let total_cents = total(&lines)?;
     let workflow_id = order_workflow_id(&order_id);
     let fingerprint = fingerprint(&order);
+
+    // A repeat whose row is there: a different request under the same key is refused at once.
+    let previous = timed("read_model", read_model::find(&state.db, &order_id)).await?;
+    if let Some(previous) = &previous
+        && !previous.request_fingerprint.is_empty()
+        && previous.request_fingerprint != fingerprint
+    {
+        return Err(key_reused(&order_id));
+    }
 
     let (queues, settings) = state.placement(&order.shipping_address.country);
     let input = OrderInput {
@@ -70,8 +92,34 @@ pub(super) async fn create_order(
         payment: PaymentDetails { provider: order.provider.clone(), card_token: order.card_token.clone() },
         total_cents,
         settings,
+        request_fingerprint: fingerprint.clone(),
     };
     let received = OrderSnapshot::received(&input, crate::now_ms());
+    let started = if respond_async {
+        start::start(&state, input, &queues.workflows, &received).await?
+    } else {
+        start::check_out(
+            &state,
+            input,
+            &queues.workflows,
+            &received,
+            CheckoutRequest { request_fingerprint: fingerprint.clone() },
+        )
+        .await?
+    };
+    if let Started::FinishedEarlier = started
+        && previous
+            .as_ref()
+            .is_none_or(|row| !row.request_fingerprint.is_empty() && row.request_fingerprint != fingerprint)
+    {
+        // The key's order has finished, and it was another request (or there is no trace of
+        // it at all: its row is written at the latest when it ends).
+        return Err(key_reused(&order_id));
+    }
+
+    if let Some(faults) = &state.faults {
+        faults.maybe_crash_after_start(&order_id);
+    }
     let new_order = NewOrder {
         order_id: &order_id,
         workflow_id: &workflow_id,
@@ -81,58 +129,7 @@ pub(super) async fn create_order(
         // What `GET /orders/{id}` shows until the workflow reports: the order as accepted.
         snapshot: &received,
     };
-    let previous = timed("read_model", read_model::insert_received(&state.db, &new_order)).await?;
-    if let Some(faults) = &state.faults {
-        faults.maybe_crash_after_insert(&order_id);
-    }
-    if let Some(previous) = &previous
-        && previous.request_fingerprint != fingerprint
-    {
-        return Err(ApiError::conflict(
-            "idempotency_key_reused",
-            format!("order {order_id} exists and was placed with a different request"),
-        ));
-    }
-
-    // Started even for a repeat: a previous attempt may have recorded the order and then
-    // failed to reach Temporal. `UseExisting` makes a start of a running order a no-op, and
-    // `RejectDuplicate` makes a finished order answer `AlreadyStarted` instead of running its
-    // saga a second time (the server's default would allow a new run of a closed id).
-    // The search attributes and memo are set at the start too, so that a list query finds the
-    // order before its first workflow task has run (the workflow upserts them from then on).
-    let mut memo = MemoValues::new();
-    memo.insert(visibility::SUMMARY_MEMO, visibility::summary(&input, &received));
-    let options = WorkflowStartOptions::new(queues.workflows, workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(SearchAttributes::new(visibility::search_attributes(&input, OrderStatus::Received)))
-        .memo(memo)
-        .build();
-    let region = visibility::region(&input).to_owned();
-    // The workflow joins the request's trace: the SDK's plugin takes its parent from the
-    // OpenTelemetry context current while the start runs.
-    let trace = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
-    let start = state.temporal.start_workflow(OrderWorkflow::run, input, options);
-    match timed("start_workflow", opentelemetry::trace::FutureExt::with_context(start, trace)).await {
-        Ok(_) => crate::metrics::shop::order_started(&region),
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
-        Err(error) => {
-            // Ambiguous: the start may have reached the server and only its answer was lost.
-            // Ask before answering. The row stays either way: a retry with the same key finds
-            // it and starts the same workflow (never a second one), and a row whose workflow
-            // never started is the reconciliation's to settle.
-            tracing::warn!(%order_id, "starting the order workflow failed: {error}; asking the server");
-            if workflow_exists(&state, &workflow_id).await {
-                tracing::info!(%order_id, "the workflow had started after all");
-                crate::metrics::shop::order_started(&region);
-            } else {
-                return Err(ApiError::unavailable(
-                    "temporal_unavailable",
-                    "the order could not be started; retry the same request (with the same Idempotency-Key)",
-                ));
-            }
-        }
-    }
+    timed("read_model", read_model::insert_accepted(&state.db, &new_order)).await?;
 
     let mut response_headers = HeaderMap::new();
     if previous.is_some() {
@@ -140,22 +137,49 @@ pub(super) async fn create_order(
     } else {
         tracing::info!(%order_id, %workflow_id, total_cents, "order accepted");
     }
-    let status = previous.as_ref().map(|row| row.status).unwrap_or(OrderStatus::Received);
-    Ok((
-        StatusCode::ACCEPTED,
-        response_headers,
-        Json(Accepted { status_url: format!("/orders/{order_id}"), order_id, workflow_id, status, total_cents }),
-    ))
+    let status_url = format!("/orders/{order_id}");
+    let mut accepted =
+        Accepted { status_url, order_id, workflow_id, status: received.status, total_cents, reservation_id: None };
+    let code = match started {
+        Started::CheckedOut(CheckoutAnswer { out_of_stock: Some(refusal), .. }) => {
+            return Err(ApiError::conflict(
+                "out_of_stock",
+                format!("order {}: not enough stock: {refusal}", accepted.order_id),
+            ));
+        }
+        Started::CheckedOut(answer) => {
+            accepted.status = answer.status;
+            accepted.reservation_id = answer.reservation_id;
+            if let Ok(location) = HeaderValue::from_str(&accepted.status_url) {
+                response_headers.insert(header::LOCATION, location);
+            }
+            StatusCode::CREATED
+        }
+        Started::Accepted | Started::FinishedEarlier => {
+            if let Some(previous) = &previous {
+                accepted.status = previous.status;
+            }
+            StatusCode::ACCEPTED
+        }
+    };
+    Ok((code, response_headers, Json(accepted)))
 }
 
-/// Whether the server has a workflow under this id (after a start whose answer was lost).
-/// `false` also when the server cannot be asked: the caller is told to retry, which is safe.
-async fn workflow_exists(state: &ApiState, workflow_id: &str) -> bool {
-    let handle = state.temporal.get_workflow_handle::<OrderWorkflow>(workflow_id.to_owned());
-    let options = WorkflowDescribeOptions::builder()
-        .rpc_options(RpcOptions::builder().timeout(std::time::Duration::from_secs(5)).build())
-        .build();
-    handle.describe(options).await.is_ok()
+/// `Prefer: respond-async` (RFC 7240): the client does not want to wait for the checkout.
+fn wants_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|preference| preference.trim().eq_ignore_ascii_case("respond-async"))
+}
+
+fn key_reused(order_id: &str) -> ApiError {
+    ApiError::conflict(
+        IDEMPOTENCY_KEY_REUSED,
+        format!("order {order_id} exists and was placed with a different request"),
+    )
 }
 
 /// `{prefix}-...`: derived from `Idempotency-Key` (within `scope`, e.g. the customer) when the

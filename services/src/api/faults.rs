@@ -1,6 +1,6 @@
 //! The api's own fault (day 7), mounted with `--fault-injection`: crash the process right after
-//! an order's read-model row is written and before its workflow is started, the one moment
-//! where the api holds half of an order. `POST /admin/faults {"crash_after_order_insert": 1}`
+//! an order's workflow has started and before its read-model row is written, the one moment
+//! where the api holds half of an order. `POST /admin/faults {"crash_after_order_start": 1}`
 //! (operators only). In `capstone dev` everything runs in the api's process: it all stops.
 
 use super::ApiState;
@@ -11,24 +11,24 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 #[derive(Default)]
 pub struct ApiFaults {
-    crash_after_order_insert: AtomicU32,
+    crash_after_order_start: AtomicU32,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiFaultSettings {
-    pub crash_after_order_insert: Option<u32>,
+    pub crash_after_order_start: Option<u32>,
 }
 
 impl ApiFaults {
-    /// Called between the insert and the start: aborts the process when a crash is due.
-    pub fn maybe_crash_after_insert(&self, order_id: &str) {
+    /// Called between the start and the row: aborts the process when a crash is due.
+    pub fn maybe_crash_after_start(&self, order_id: &str) {
         let due = self
-            .crash_after_order_insert
+            .crash_after_order_start
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(1))
             .is_ok();
         if due {
-            tracing::error!(%order_id, "injected fault: the api crashes between the order's row and its workflow");
+            tracing::error!(%order_id, "injected fault: the api crashes between the order's workflow and its row");
             std::process::abort();
         }
     }
@@ -39,11 +39,9 @@ pub(super) async fn set(
     JsonBody(settings): JsonBody<ApiFaultSettings>,
 ) -> ApiResult<Json<ApiFaultSettings>> {
     let faults = state.faults.as_ref().expect("the route exists only with fault injection");
-    if let Some(count) = settings.crash_after_order_insert {
-        tracing::warn!(count, "fault injection set: crash after the next order inserts");
-        faults.crash_after_order_insert.store(count, Ordering::SeqCst);
+    if let Some(count) = settings.crash_after_order_start {
+        tracing::warn!(count, "fault injection set: crash after the next order starts");
+        faults.crash_after_order_start.store(count, Ordering::SeqCst);
     }
-    Ok(Json(ApiFaultSettings {
-        crash_after_order_insert: Some(faults.crash_after_order_insert.load(Ordering::SeqCst)),
-    }))
+    Ok(Json(ApiFaultSettings { crash_after_order_start: Some(faults.crash_after_order_start.load(Ordering::SeqCst)) }))
 }

@@ -36,6 +36,9 @@ pub struct LimitSettings {
     pub operator_requests_per_sec: u32,
     pub key_lookups_per_sec_per_address: u32,
     pub long_polls_per_key: usize,
+    /// How long `POST /orders` waits for the checkout (the reservation's outcome) before it
+    /// answers `202` instead of `201`.
+    pub checkout_wait: std::time::Duration,
 }
 
 impl Default for LimitSettings {
@@ -46,6 +49,7 @@ impl Default for LimitSettings {
             operator_requests_per_sec: 500,
             key_lookups_per_sec_per_address: 20,
             long_polls_per_key: 64,
+            checkout_wait: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -187,6 +191,7 @@ mod tests {
             operator_requests_per_sec: 100,
             key_lookups_per_sec_per_address: 1,
             long_polls_per_key: 1,
+            ..LimitSettings::default()
         })
     }
 

@@ -51,19 +51,22 @@ pub struct NewOrder<'a> {
     pub snapshot: &'a OrderSnapshot,
 }
 
-/// Inserts the order as `RECEIVED`. Returns `None` when it was inserted, or the row that
-/// already had this order id (a repeated request).
-pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Option<OrderRow>> {
+/// Inserts the order as the api accepted it, after its workflow has started. The workflow may
+/// have recorded it first (its own writes are newer and stay); then only the request's
+/// fingerprint, which the workflow does not know, is filled in.
+pub async fn insert_accepted(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<()> {
     let now = now_ms();
     let snapshot = serde_json::to_string(order.snapshot).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
-    let inserted = sqlx::query(
+    sqlx::query(
         "INSERT INTO api_orders (order_id, workflow_id, customer_id, status, total_cents, request_fingerprint, snapshot_json, created_at_ms, updated_at_ms, revision) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (order_id) DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (order_id) DO UPDATE SET request_fingerprint = excluded.request_fingerprint \
+         WHERE api_orders.request_fingerprint = ''",
     )
     .bind(order.order_id)
     .bind(order.workflow_id)
     .bind(order.customer_id)
-    .bind(OrderStatus::Received.as_str())
+    .bind(order.snapshot.status.as_str())
     .bind(order.total_cents)
     .bind(order.request_fingerprint)
     .bind(snapshot)
@@ -71,9 +74,8 @@ pub async fn insert_received(db: &Db, order: &NewOrder<'_>) -> sqlx::Result<Opti
     .bind(now)
     .bind(order.snapshot.revision as i64)
     .execute(db)
-    .await?
-    .rows_affected();
-    if inserted == 1 { Ok(None) } else { find(db, order.order_id).await }
+    .await?;
+    Ok(())
 }
 
 /// Writes the workflow's view of the order (the workflow calls this through an activity),

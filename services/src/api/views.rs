@@ -8,7 +8,9 @@ use capstone_workflows::{
 };
 use serde::Serialize;
 
-/// `202` answer to `POST /orders`.
+/// The answer to `POST /orders`: `201` once the stock is reserved (with `reservation_id`),
+/// `202` when the order was accepted and its checkout is still under way (or was not asked
+/// for: `Prefer: respond-async`).
 #[derive(Debug, Serialize)]
 pub struct Accepted {
     pub order_id: String,
@@ -16,6 +18,8 @@ pub struct Accepted {
     pub status: OrderStatus,
     pub status_url: String,
     pub total_cents: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reservation_id: Option<String>,
 }
 
 /// The approval part of an order, with the deadline as a date.

@@ -102,6 +102,7 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
         mix: Mix::default(),
         run_id: format!("bench-solo-{}", &run_id[..8]),
         order_timeout: Duration::from_secs(300),
+        respond_async: false,
     };
     let progress = loadgen::progress_bar(plan.stop);
     progress.set_prefix("independent");

@@ -18,16 +18,19 @@ pub struct Histogram {
     pub series: fn(Labels<'_>) -> Option<String>,
 }
 
-/// The api's `POST /orders` steps: catalog, read_model, start_workflow.
+/// The api's `POST /orders` steps: catalog, read_model, checkout (update-with-start) or
+/// start_workflow (`Prefer: respond-async`).
 pub const API_STEPS: Histogram = Histogram { name: "capstone_api_order_step_seconds", series: |label| label("step") };
 
-/// The server's own time for `StartWorkflowExecution`, from its frontend's point of view.
+/// The server's own time for the start, from its frontend's point of view:
+/// `ExecuteMultiOperation` (update-with-start) or `StartWorkflowExecution`.
 pub const SERVER_START: Histogram = Histogram {
     name: "service_latency",
     series: |label| {
         let frontend = label("service_name").as_deref() == Some("frontend");
-        let start = label("operation").as_deref() == Some("StartWorkflowExecution");
-        (frontend && start).then(|| "server StartWorkflowExecution".to_owned())
+        let operation = label("operation")?;
+        let start = operation == "StartWorkflowExecution" || operation == "ExecuteMultiOperation";
+        (frontend && start).then(|| format!("server {operation}"))
     },
 };
 

@@ -27,6 +27,8 @@ pub struct LoadPlan {
     /// How long one order may take, from its first POST to its final status, before it
     /// counts as lost.
     pub order_timeout: Duration,
+    /// Send `Prefer: respond-async`: `202` at once instead of waiting for the checkout.
+    pub respond_async: bool,
 }
 
 /// How one order ended, as the client saw it.
@@ -39,7 +41,7 @@ pub struct OrderRecord {
     pub outcome: String,
     /// The last error seen, if any (kept for the report).
     pub error: Option<String>,
-    /// From the first POST attempt to the 202 (retries included).
+    /// From the first POST attempt to its `201` or `202` (retries included).
     pub accepted_after: Option<Duration>,
     /// From the first POST attempt to seeing the final status in the read model.
     pub finished_after: Option<Duration>,
@@ -132,11 +134,15 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
     // Accepted: retried with the same key until the api takes it (it may be restarting).
     let accepted = loop {
         record.attempts += 1;
-        let sent = http.post(format!("{api}/orders")).header("Idempotency-Key", &key).json(&body).send().await;
+        let mut request = http.post(format!("{api}/orders")).header("Idempotency-Key", &key).json(&body);
+        if plan.respond_async {
+            request = request.header("Prefer", "respond-async");
+        }
+        let sent = request.send().await;
         match sent {
             Ok(response) if response.status().is_success() => match response.json::<Value>().await {
                 Ok(accepted) => break accepted,
-                Err(error) => record.error = Some(format!("unreadable 202: {error}")),
+                Err(error) => record.error = Some(format!("unreadable answer to POST /orders: {error}")),
             },
             Ok(response)
                 if response.status().is_client_error() && response.status() != 408 && response.status() != 429 =>

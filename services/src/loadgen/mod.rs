@@ -65,6 +65,9 @@ pub struct LoadgenArgs {
     /// Print the report as JSON (progress still goes to stderr).
     #[arg(long)]
     pub json: bool,
+    /// Ask for `202` at once (`Prefer: respond-async`) instead of the checkout's `201`.
+    #[arg(long)]
+    pub respond_async: bool,
 }
 
 impl LoadgenArgs {
@@ -95,6 +98,7 @@ impl LoadgenArgs {
             mix,
             run_id: run_id.to_owned(),
             order_timeout: self.order_timeout,
+            respond_async: self.respond_async,
         })
     }
 }

@@ -73,6 +73,8 @@ impl BatchInput {
             payment: template.payment.clone(),
             total_cents: template.total_cents,
             settings: template.settings.clone(),
+            // Children are started by the batch, never checked out by a client.
+            request_fingerprint: String::new(),
         }
     }
 }

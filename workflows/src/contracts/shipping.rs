@@ -59,6 +59,67 @@ pub struct ShipmentCancellation {
     pub booked: bool,
 }
 
+/// What a carrier reports about a parcel, through the shipping service's webhook
+/// (`POST /carrier/events`), which passes it on to the order's `ShipmentWorkflow` as the
+/// signal `carrier_event`.
+#[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum CarrierEventKind {
+    /// The carrier has picked the parcel up.
+    Dispatched,
+    /// On the van today.
+    OutForDelivery,
+    /// Nobody was there (or another failure): the carrier tries again.
+    DeliveryFailed,
+    /// Handed over. The journey ends.
+    Delivered,
+}
+
+impl CarrierEventKind {
+    pub const ALL: [Self; 4] = [Self::Dispatched, Self::OutForDelivery, Self::DeliveryFailed, Self::Delivered];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dispatched => "dispatched",
+            Self::OutForDelivery => "out_for_delivery",
+            Self::DeliveryFailed => "delivery_failed",
+            Self::Delivered => "delivered",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == text)
+    }
+}
+
+/// One carrier event. `event_id` is the carrier's: a redelivered webhook carries the same
+/// one, and the shipping service and the workflow each take an event id once.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct CarrierEvent {
+    pub event_id: String,
+    pub order_id: String,
+    pub kind: CarrierEventKind,
+    /// When the carrier says it happened (ms since the epoch).
+    pub at_ms: i64,
+    #[serde(default)]
+    pub detail: Option<String>,
+}
+
+/// `POST /shipments/{order_id}/claims`: the parcel missed its delivery deadline; open a claim
+/// with the carrier. Idempotent by order id: a repeat returns the same claim.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct OpenClaimRequest {
+    pub order_id: String,
+    pub reason: String,
+}
+
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub claim_id: String,
+    pub order_id: String,
+    pub carrier: String,
+}
+
 pub struct ShippingActivities;
 
 #[activity_definitions]
@@ -70,6 +131,11 @@ impl ShippingActivities {
 
     #[activity(name = "shipping.cancel_shipment")]
     pub fn cancel_shipment(request: CancelShipmentRequest) -> Result<ShipmentCancellation, ActivityError> {
+        unimplemented!()
+    }
+
+    #[activity(name = "shipping.open_claim")]
+    pub fn open_claim(request: OpenClaimRequest) -> Result<Claim, ActivityError> {
         unimplemented!()
     }
 }

@@ -7,6 +7,7 @@
 //! customer a notice. Changes made while orders were running are behind patches (`patches.rs`).
 
 mod approval;
+pub mod checkout;
 mod compensation;
 mod emails;
 mod model;
@@ -18,6 +19,7 @@ pub mod visibility;
 mod workflow;
 
 pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision, SignalPayload};
+pub use checkout::{CheckoutAnswer, CheckoutRequest};
 pub use model::{
     OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
 };

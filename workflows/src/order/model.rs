@@ -26,6 +26,10 @@ pub struct OrderInput {
     pub payment: PaymentDetails,
     pub total_cents: i64,
     pub settings: OrderSettings,
+    /// The api's hash of the request that placed the order: the checkout update refuses a
+    /// request with another (a reused `Idempotency-Key`). Empty for orders placed before it.
+    #[serde(default)]
+    pub request_fingerprint: String,
 }
 
 impl OrderInput {

@@ -10,5 +10,5 @@ pub const OUTCOME_NOTICE_PATCH: &str = "outcome-notice-email";
 /// The carrier booking's undo (cancel the shipment) is registered before the shipment child
 /// starts, so that a booking whose answer was lost is called off when the order gives up.
 /// Orders from before it: every order history in `tests/histories` except
-/// `order-shipping-answer-lost.json`, which records the path it was made for.
+/// `order-shipping-answer-lost.json` (the path it was made for) and the ones recorded after it.
 pub const SHIPMENT_UNDO_PATCH: &str = "shipment-undo";

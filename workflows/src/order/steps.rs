@@ -69,6 +69,7 @@ impl OrderWorkflow {
                 if cause.is(failures::INSUFFICIENT_STOCK) || cause.is(failures::UNKNOWN_SKU) {
                     // A refusal: the service reserves all lines or none, so nothing is held.
                     compensations.forget_last();
+                    ctx.state_mut(|s| s.out_of_stock = Some(cause.message.clone()));
                     return Err(Stop::rejected(format!("stock unavailable: {}", cause.message)));
                 }
                 return Err(Stop::compensated(format!("stock could not be reserved: {}", cause.message)));

@@ -2,6 +2,7 @@
 //! updates). The steps themselves are in `steps.rs`.
 
 use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, SignalPayload};
+use super::checkout::{self, CheckoutAnswer, CheckoutRequest};
 use super::compensation::Compensations;
 use super::patches::OUTCOME_NOTICE_PATCH;
 use super::{OrderInput, OrderSnapshot, OrderStatus, visibility};
@@ -9,7 +10,10 @@ use crate::contracts::Address;
 use std::time::{SystemTime, UNIX_EPOCH};
 use temporalio_common::MemoValue;
 use temporalio_macros::{workflow, workflow_methods};
-use temporalio_sdk::{SyncWorkflowContext, WorkflowContext, WorkflowContextView, WorkflowResult, WorkflowTermination};
+use temporalio_sdk::{
+    SyncWorkflowContext, WaitConditionOptions, WorkflowCancellationToken, WorkflowContext, WorkflowContextView,
+    WorkflowResult, WorkflowTermination,
+};
 
 /// Signal and update names, as clients (the api, `temporal workflow signal`) use them.
 pub mod messages {
@@ -29,6 +33,8 @@ pub struct OrderWorkflow {
     /// Set when the shipment child is about to start: from then on the address is final and a
     /// cancellation request is too late.
     pub(super) shipping_started: bool,
+    /// The inventory's refusal, when the stock was not there (for the checkout update).
+    pub(super) out_of_stock: Option<String>,
 }
 
 #[workflow_methods]
@@ -37,7 +43,7 @@ impl OrderWorkflow {
     pub fn new(ctx: &WorkflowContextView, input: OrderInput) -> Self {
         // The start time is in the history (WorkflowExecutionStarted): deterministic.
         let snapshot = OrderSnapshot::received(&input, now_ms(ctx.start_time()));
-        Self { input, snapshot, shipping_started: false }
+        Self { input, snapshot, shipping_started: false, out_of_stock: None }
     }
 
     #[run(name = "OrderWorkflow")]
@@ -76,6 +82,29 @@ impl OrderWorkflow {
             return Err(WorkflowTermination::cancelled());
         }
         Ok(snapshot)
+    }
+
+    /// Refuses a checkout whose request is not the one that placed the order (a reused
+    /// `Idempotency-Key`): nothing is written to the history.
+    #[update_validator(checkout)]
+    fn validate_checkout(&self, _ctx: &WorkflowContextView, request: &CheckoutRequest) -> Result<(), HandlerError> {
+        match checkout::refusal(&self.input.request_fingerprint, request) {
+            Some(refusal) => Err(refusal.into()),
+            None => Ok(()),
+        }
+    }
+
+    /// Update-with-start's update (`POST /orders`): returns once the reservation has an
+    /// outcome. It waits on a token of its own, so a cancelled order still answers (with the
+    /// status it ends in) instead of failing the caller's request.
+    #[update(name = "checkout")]
+    pub async fn checkout(
+        ctx: &mut WorkflowContext<Self>,
+        _request: CheckoutRequest,
+    ) -> Result<CheckoutAnswer, HandlerError> {
+        let options = WaitConditionOptions::builder().cancellation_token(WorkflowCancellationToken::new()).build();
+        ctx.wait_condition_with_options(|s: &Self| checkout::settled(&s.snapshot, &s.out_of_stock), options).await?;
+        Ok(ctx.state(|s| checkout::answer(&s.snapshot, &s.out_of_stock)))
     }
 
     /// The order as the saga sees it right now: status, reason, approval, timeline.

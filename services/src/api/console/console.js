@@ -185,7 +185,9 @@ async function placeOrder(event) {
   };
   await submitOnce(form, async (key) => {
     const accepted = await api("POST", "/orders", body, key);
-    say(`Order ${accepted.order_id} accepted (${money(accepted.total_cents)}): its saga is running.`);
+    // 201: the checkout answered, the stock is held; 202: accepted, still checking.
+    const stock = accepted.reservation_id ? "stock reserved" : "checking the stock";
+    say(`Order ${accepted.order_id} accepted (${money(accepted.total_cents)}, ${stock}): its saga is running.`);
     showOrder(accepted.order_id);
     refreshOrdersNow();
   });
