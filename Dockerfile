@@ -23,7 +23,7 @@
 #   docker run --rm capstone:local generate-payload-key
 #
 # The whole system (Temporal, PostgreSQL, the five services, both workers, Prometheus,
-# Grafana, Jaeger) runs from docker-compose.yml: see docs/deploy-compose.md.
+# Grafana, Jaeger, Mailpit) runs from docker-compose.yml: see docs/deploy-compose.md.
 #
 # Stages: `chef` (the toolchain plus cargo-chef), `planner` (computes recipe.json: the
 # manifests and Cargo.lock, no sources), `builder` (compiles the dependencies from the recipe

@@ -28,7 +28,7 @@ if [[ -z "${ENGINE:-}" ]]; then
 fi
 PROJECT=${COMPOSE_PROJECT_NAME:-capstone}
 SMOKE_WAIT=${SMOKE_WAIT:-300}
-SMOKE_SERVICES=${SMOKE_SERVICES:-postgres temporal inventory payments shipping notifications api workflow-worker activity-worker}
+SMOKE_SERVICES=${SMOKE_SERVICES:-postgres temporal mailpit inventory payments shipping notifications api workflow-worker activity-worker}
 SMOKE_JOBS=${SMOKE_JOBS:-api inventory payments shipping notifications workflow-worker activity-worker temporal-server}
 SMOKE_API_URL=${SMOKE_API_URL:-http://localhost:8080}
 SMOKE_PROMETHEUS_URL=${SMOKE_PROMETHEUS_URL:-http://localhost:9090}

@@ -73,7 +73,8 @@ Commands:
   status          pods, services, autoscalers, disruption budgets, jobs; the URLs
   port-forward    forward the same Services to localhost with kubectl port-forward instead of
                   the node ports (api 18080, UI 18233, gRPC 17233, Grafana 13000,
-                  Prometheus 19090; override with PF_API, PF_UI, PF_GRPC, PF_GRAFANA, PF_PROMETHEUS)
+                  Prometheus 19090; override with PF_API, PF_UI, PF_GRPC, PF_GRAFANA, PF_PROMETHEUS),
+                  and Mailpit's web UI, which has no node port (8025; PF_MAILPIT)
   validate        offline, no cluster or Docker: render the base, both kind overlays, the
                   components and ${TEMPORAL_HELM}, check them against the Kubernetes
                   ${SCHEMA_VERSION} schemas (kubernetes-validate --strict) and the restricted Pod
@@ -351,8 +352,8 @@ deploy_overlay() {
     scripts/worker-rollout.sh rollout "$build" --image "capstone:${build}" --overlay "$overlay" \
     --namespace "$NAMESPACE" --drain-timeout 0 --version-timeout 0 "${cli[@]}" || status=$?
   ((status == 0 || status == 3)) || die "the workers' rollout failed (above)"
-  say "waiting for Prometheus and Grafana"
-  wait_rollouts "$NAMESPACE" deployment/prometheus deployment/grafana
+  say "waiting for Mailpit, Prometheus and Grafana"
+  wait_rollouts "$NAMESPACE" deployment/mailpit deployment/prometheus deployment/grafana
   say "deployed"
   print_urls
 }
@@ -471,6 +472,7 @@ print_urls() {
   Temporal gRPC    localhost:7233           (temporal workflow list --address localhost:7233)
   Grafana          http://localhost:3000    (dashboards in the folder "Capstone")
   Prometheus       http://localhost:9090/targets
+  Mailpit          kubectl --context ${CONTEXT} -n ${NAMESPACE} port-forward svc/mailpit 8025, then http://localhost:8025
 
   The smoke test:   scripts/kind.sh smoke
   An operator key:  kubectl --context ${CONTEXT} -n ${NAMESPACE} exec deploy/api -c api -- capstone create-api-key --role operator --operator alice
@@ -499,6 +501,7 @@ cmd_port_forward() {
   forward service/temporal "${PF_GRPC:-17233}:7233" "Temporal gRPC" ""
   forward service/grafana "${PF_GRAFANA:-13000}:3000" Grafana http://
   forward service/prometheus "${PF_PROMETHEUS:-19090}:9090" Prometheus http://
+  forward service/mailpit "${PF_MAILPIT:-8025}:8025" Mailpit http://
   trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT INT TERM
   wait
 }

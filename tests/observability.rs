@@ -281,7 +281,10 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
     if !prometheus_installed() {
         return;
     }
-    let shop = TestShop::start().await;
+    // The e-mails go to a real SMTP server, so the e-mail panel has deliveries to show.
+    let mail_dir = tempfile::tempdir().unwrap();
+    let catcher = support::mail::catcher(mail_dir.path()).await;
+    let shop = TestShop::start_with(|config| config.smtp = Some(support::mail::relay_to(&catcher.smtp_url(), 8))).await;
     let temporal_metrics =
         shop.server.metrics_url.trim_start_matches("http://").trim_end_matches("/metrics").to_owned();
     let prometheus =
@@ -352,4 +355,5 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
     assert!(empty.is_empty(), "panels without data:\n{}", empty.join("\n"));
     drop(prometheus);
     shop.stop().await;
+    catcher.stop().await.unwrap();
 }

@@ -17,7 +17,10 @@ use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
     ingestion::StockIngestionWorkflow,
-    order::{CheckoutRequest, Decision, OperatorDecision, OrderStatus, OrderWorkflow, SHIPMENT_UNDO_PATCH},
+    order::{
+        CheckoutRequest, Decision, OperatorDecision, OrderStatus, OrderWorkflow, SHIPMENT_JOURNEY_PATCH,
+        SHIPMENT_UNDO_PATCH,
+    },
     shipment::ShipmentWorkflow,
     subscription::{
         CancelRequest, SubscriptionInput, SubscriptionWorkflow,
@@ -261,6 +264,7 @@ async fn record_histories() {
 
     record_subscription_stages().await;
     record_batch().await;
+    record_journeys().await;
 
     for (script, order_id, name) in [
         (Script { block_shipping: true, ..Script::default() }, "blocked", "order-shipping-failed-refunded"),
@@ -388,6 +392,67 @@ async fn record_subscription_stages() {
     shop.stop().await;
 }
 
+/// Orders that follow their parcel: one delivered after three carrier events, one whose
+/// delivery deadline passes first (a claim, then the delivery). The carrier events are sent
+/// to the shipment child as the shipping service's webhook sends them: the signal
+/// `carrier_event`.
+async fn record_journeys() {
+    use capstone_workflows::{
+        contracts::shipping::{CarrierEvent, CarrierEventKind},
+        order::DeliverySettings,
+        shipment::ShipmentWorkflow,
+    };
+    let shop = FakeShop::start(Script::default()).await;
+    shop.with_workers(|| async {
+        for (order_id, deadline_secs, kinds, name) in [
+            (
+                "followed",
+                60,
+                &[CarrierEventKind::Dispatched, CarrierEventKind::OutForDelivery, CarrierEventKind::Delivered][..],
+                "order-followed-to-the-door",
+            ),
+            ("late", 1, &[CarrierEventKind::Delivered][..], "order-delivery-late-claimed"),
+        ] {
+            let mut input = shop.order(order_id, 5_000, 60);
+            input.settings.delivery = Some(DeliverySettings { deadline_secs });
+            let workflow_id = format!("order-{order_id}");
+            let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), workflow_id.clone()).build();
+            shop.client.start_workflow(OrderWorkflow::run, input, options).await.unwrap();
+            let handle = shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id.clone());
+            wait_for_status(&handle, OrderStatus::Shipped).await;
+            if deadline_secs == 1 {
+                // Past the deadline: the claim is opened before the parcel arrives.
+                loop {
+                    let snapshot = handle.query(OrderWorkflow::status, (), Default::default()).await.unwrap();
+                    if snapshot.delivery.as_ref().is_some_and(|delivery| delivery.claim_id.is_some()) {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            }
+            let shipment = shop.client.get_workflow_handle::<ShipmentWorkflow>(format!("{workflow_id}-shipment"));
+            for (index, kind) in kinds.iter().enumerate() {
+                let event = CarrierEvent {
+                    event_id: format!("recorded-{order_id}-{index}"),
+                    order_id: order_id.to_owned(),
+                    kind: *kind,
+                    at_ms: 1,
+                    detail: None,
+                };
+                shipment
+                    .signal(ShipmentWorkflow::carrier_event, event, WorkflowSignalOptions::default())
+                    .await
+                    .unwrap();
+            }
+            handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
+            save(&shop, &workflow_id, name).await;
+            save(&shop, &format!("{workflow_id}-shipment"), &name.replace("order-", "shipment-")).await;
+        }
+    })
+    .await;
+    shop.stop().await;
+}
+
 async fn record_batch() {
     let shop = FakeShop::start(Script::default()).await;
     shop.with_workers(|| async {
@@ -465,7 +530,11 @@ async fn the_outcome_notice_is_behind_its_patch_in_the_histories() {
 }
 
 /// Order histories recorded after `SHIPMENT_UNDO_PATCH`: every other one is from before it.
-const AFTER_THE_SHIPMENT_UNDO_PATCH: [&str; 2] = ["order-shipping-answer-lost", "order-checked-out"];
+const AFTER_THE_SHIPMENT_UNDO_PATCH: [&str; 4] =
+    ["order-shipping-answer-lost", "order-checked-out", "order-followed-to-the-door", "order-delivery-late-claimed"];
+
+/// Order histories that follow their parcel (after `SHIPMENT_JOURNEY_PATCH`).
+const AFTER_THE_JOURNEY_PATCH: [&str; 2] = ["order-followed-to-the-door", "order-delivery-late-claimed"];
 
 /// The patch ids of a recorded history's `core_patch` markers, in order.
 fn patch_markers(name: &str) -> Vec<String> {
@@ -507,6 +576,32 @@ async fn the_shipment_undo_is_behind_its_patch_in_the_histories() {
     let cancel = text.find("shipping.cancel_shipment").expect("the booking is called off");
     let refund = text.find("payments.refund").expect("the charge is refunded");
     assert!(cancel < refund, "the undos run newest first");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_journey_is_behind_its_patch_in_the_histories() {
+    for file in recorded() {
+        let name = file.file_stem().unwrap().to_str().unwrap().to_owned();
+        if name.starts_with("order-") {
+            let followed = AFTER_THE_JOURNEY_PATCH.contains(&name.as_str());
+            assert_eq!(
+                patch_markers(&name).contains(&SHIPMENT_JOURNEY_PATCH.to_owned()),
+                followed,
+                "{name}: the marker only in orders that follow their parcel"
+            );
+        }
+    }
+    let text = |name: &str| std::fs::read_to_string(histories_dir().join(format!("{name}.json"))).unwrap();
+    // Delivered: three carrier events reached the child, and the deadline was cancelled.
+    let delivered = text("shipment-followed-to-the-door");
+    assert_eq!(delivered.matches("\"carrier_event\"").count(), 3, "three carrier events");
+    assert!(delivered.contains("TimerCanceledEventAttributes"), "the deadline cancelled");
+    // Late: the deadline fired first, a claim was opened, then the parcel arrived.
+    let late = text("shipment-delivery-late-claimed");
+    assert!(late.contains("TimerFiredEventAttributes"), "the deadline fired");
+    assert!(late.contains("shipping.open_claim"), "a claim was opened");
+    // The order heard every step, as signals from its child.
+    assert!(text("order-followed-to-the-door").matches("\"shipment_progress\"").count() >= 4);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -226,6 +226,7 @@ async fn an_unknown_provider_fails_fast_and_compensates() {
             payments_task_queue: queues.payments.clone(),
             approval: ApprovalPolicy { threshold_cents: 100_000, timeout_secs: 60, operators: vec!["alice".into()] },
             region: String::new(),
+            delivery: None,
         },
         request_fingerprint: String::new(),
     };

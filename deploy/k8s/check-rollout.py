@@ -17,10 +17,11 @@ components, run by `scripts/kind.sh validate` (a schema cannot see any of this):
 
     check-rollout.py cloud RENDERED api-key|mtls [ROLE,ROLE...]
         RENDERED is an overlay with deploy/k8s/components/temporal-cloud(-mtls): no Temporal dev
-        server; every container that talks to Temporal (api, setup-temporal, both workers) takes
-        TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE from the Secret temporal-cloud, and its API key
-        from a key of its own (api-key) or a client certificate mounted from a Secret (mtls).
-        ROLES: the roles RENDERED must have (default all four; `workflow-worker,activity-worker,
+        server; every container that talks to Temporal (api, shipping, setup-temporal, both
+        workers) takes TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE from the Secret temporal-cloud,
+        and its API key from a key of its own (api-key) or a client certificate mounted from a
+        Secret (mtls).
+        ROLES: the roles RENDERED must have (default all five; `workflow-worker,activity-worker,
         setup-temporal` for the per-build copies of the workers).
 
 Needs PyYAML. Exit status 1 and one line per problem when any.
@@ -30,7 +31,7 @@ import sys
 import yaml
 
 WORKERS = ("workflow-worker", "activity-worker")
-TEMPORAL_ROLES = ("api", "setup-temporal", "workflow-worker", "activity-worker")
+TEMPORAL_ROLES = ("api", "shipping", "setup-temporal", "workflow-worker", "activity-worker")
 
 
 def load(path):

@@ -107,6 +107,14 @@ def main():
     project = next((compose[i + 1] for i, word in enumerate(compose) if word in ("-p", "--project-name")),
                    config.get("name"))
     services = {name: spec for name, spec in config["services"].items() if not spec.get("profiles")}
+    # A dependency marked `required: false` whose service is not in this run (left out by a
+    # profile, as Mailpit is in the rehearsal) is skipped, as Docker Compose skips it.
+    for spec in services.values():
+        depends = spec.get("depends_on")
+        if isinstance(depends, dict):
+            for name in [name for name, dep in depends.items()
+                         if name not in services and (dep or {}).get("required") is False]:
+                del depends[name]
     wanted = args.only if args.only else list(services)
     names = order(services, wanted)
     print(f"==> creating {len(names)} containers: {' '.join(names)}", flush=True)

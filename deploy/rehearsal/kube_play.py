@@ -27,7 +27,9 @@ What Podman 4.3's kube play does not do, and what this does instead:
   * Restart policy: Always, except OnFailure for pods with init containers (Podman 4.3 would
     restart a finished init container, then fail to remove it) and for the Job.
   * lifecycle hooks, topology spread, service account settings: dropped (nothing to run them).
-Grafana, metrics-server, NetworkPolicies, autoscalers and disruption budgets are not run.
+Grafana, Mailpit, metrics-server, NetworkPolicies, autoscalers and disruption budgets are not
+run (Grafana and Mailpit have no stand-in: the notifications pod's relay finds no `mailpit`,
+so its e-mails are retried and end `failed`; the order does not depend on them).
 """
 import argparse
 import base64

@@ -60,7 +60,7 @@ smoke_order() {
       status=$(smoke_json_field status "$body")
       case "$status" in
         COMPLETED)
-          smoke_pass "order ${order_id} is COMPLETED (stock reserved, card charged, parcel shipped, e-mail queued)"
+          smoke_pass "order ${order_id} is COMPLETED (stock reserved, card charged, parcel delivered, e-mail queued)"
           return 0 ;;
         REJECTED | COMPENSATED | CANCELLED)
           smoke_fail "order ${order_id} ended ${status}, not COMPLETED: ${body}"

@@ -5,10 +5,11 @@ use crate::{
     codec::EncryptionCodec,
     config::{
         ActivityTaskQueueArgs, ActivityTuningArgs, ActivityWorkerMetricsAddr, ApiAddr, ApiLimitArgs, ApprovalArgs,
-        BackendEdgeArgs, CodecKeyArgs, DatabaseArgs, FaultArgs, InventoryAddr, InventoryUrlArg, NotificationsAddr,
-        PaymentsAddr, RegionArg, RegionRoutesArg, ServiceKeyArgs, ServiceUrlArgs, ShippingAddr, ShippingRulesArgs,
-        StatusIntervalArg, SubscriptionArgs, TaskQueueArgs, TemporalArgs, UiArgs, VersioningArgs, WorkflowTaskQueueArg,
-        WorkflowTuningArgs, WorkflowWorkerMetricsAddr, worker_tuning,
+        BackendEdgeArgs, CarrierArgs, CodecKeyArgs, DEFAULT_SMTP_URL, DatabaseArgs, DeliveryArgs, FaultArgs,
+        InventoryAddr, InventoryUrlArg, NotificationsAddr, PaymentsAddr, RegionArg, RegionRoutesArg, ServiceKeyArgs,
+        ServiceUrlArgs, ShippingAddr, ShippingRulesArgs, ShippingUrlArg, SmtpArgs, StatusIntervalArg, SubscriptionArgs,
+        TaskQueueArgs, TemporalArgs, UiArgs, VersioningArgs, WorkflowTaskQueueArg, WorkflowTuningArgs,
+        WorkflowWorkerMetricsAddr, worker_tuning,
     },
     db::{self, Db},
     dev::{self, DevArgs},
@@ -50,7 +51,7 @@ pub enum Command {
     Payments(PaymentsArgs),
     /// The shipping service: shipments.
     Shipping(ShippingArgs),
-    /// The notifications service: the e-mail outbox.
+    /// The notifications service: the e-mail outbox and its SMTP relay.
     Notifications(NotificationsArgs),
     /// A worker that runs workflow tasks only.
     WorkflowWorker(WorkflowWorkerArgs),
@@ -95,9 +96,13 @@ pub struct ApiArgs {
     #[command(flatten)]
     pub approval: ApprovalArgs,
     #[command(flatten)]
+    pub delivery: DeliveryArgs,
+    #[command(flatten)]
     pub subscriptions: SubscriptionArgs,
     #[command(flatten)]
     pub inventory: InventoryUrlArg,
+    #[command(flatten)]
+    pub shipping: ShippingUrlArg,
     #[command(flatten)]
     pub ui: UiArgs,
     #[command(flatten)]
@@ -140,6 +145,11 @@ pub struct ShippingArgs {
     pub edge: BackendEdgeArgs,
     #[command(flatten)]
     pub rules: ShippingRulesArgs,
+    /// Carrier events are passed on to the shipment workflows (signals).
+    #[command(flatten)]
+    pub temporal: TemporalArgs,
+    #[command(flatten)]
+    pub carrier: CarrierArgs,
 }
 
 #[derive(Args, Debug)]
@@ -150,6 +160,8 @@ pub struct NotificationsArgs {
     pub database: DatabaseArgs,
     #[command(flatten)]
     pub edge: BackendEdgeArgs,
+    #[command(flatten)]
+    pub smtp: SmtpArgs,
 }
 
 #[derive(Args, Debug)]
@@ -264,9 +276,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
                 task_queues: args.task_queues.queues(),
                 region_routes: args.region_routes.region_routes,
                 approval: args.approval.policy(),
+                delivery: args.delivery.settings(),
                 batch_children_per_run: args.subscriptions.batch_children_per_run.max(1),
                 subscriptions: args.subscriptions.settings(),
                 inventory_url: args.inventory.inventory_url,
+                shipping_url: args.shipping.shipping_url,
                 ui_origins: args.ui.origins(),
                 temporal_ui_url: args.ui.temporal_ui_url,
                 namespace: connection.namespace,
@@ -289,14 +303,25 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Shipping(args) => {
             let edge = args.edge.edge()?;
-            let blocked = args.rules.countries();
-            serve(&args.database, |db, shutdown| shipping::start(db, args.addr.shipping_addr, shutdown, &edge, blocked))
-                .await
+            let keys = args.temporal.key_ring()?;
+            let connection = args.temporal.connection()?;
+            let client = temporal::connect(&connection, "capstone-shipping", TEMPORAL_PATIENCE, &keys).await?;
+            let service_key = args.edge.service_key.keys()?.remove(0);
+            let settings = shipping::ShippingSettings {
+                blocked_countries: args.rules.countries(),
+                temporal: Some(client),
+                carrier: args.carrier.settings(false, &service_key),
+            };
+            serve(&args.database, |db, shutdown| {
+                shipping::start(db, args.addr.shipping_addr, shutdown, &edge, settings)
+            })
+            .await
         }
         Command::Notifications(args) => {
             let edge = args.edge.edge()?;
+            let settings = notifications::NotificationsSettings { smtp: args.smtp.settings(DEFAULT_SMTP_URL) };
             serve(&args.database, |db, shutdown| {
-                notifications::start(db, args.addr.notifications_addr, shutdown, &edge)
+                notifications::start(db, args.addr.notifications_addr, shutdown, &edge, settings)
             })
             .await
         }

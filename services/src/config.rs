@@ -223,6 +223,13 @@ pub struct InventoryUrlArg {
     pub inventory_url: String,
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct ShippingUrlArg {
+    /// Base URL of the shipping service (the courier view's parcels and carrier events).
+    #[arg(long, env = "SHIPPING_URL", default_value = "http://127.0.0.1:8083")]
+    pub shipping_url: String,
+}
+
 /// Subscription timings (day 9): months in production, seconds in tests.
 #[derive(Args, Debug, Clone)]
 pub struct SubscriptionArgs {
@@ -402,6 +409,100 @@ impl ShippingRulesArgs {
             .map(|country| country.trim().to_ascii_uppercase())
             .filter(|country| !country.is_empty())
             .collect()
+    }
+}
+
+/// The simulated carrier (day 6): runs next to the shipping service and sends its webhook
+/// each parcel's events.
+#[derive(Args, Debug, Clone)]
+pub struct CarrierArgs {
+    /// Run the simulated carrier [default: true under `capstone dev`, false for the shipping
+    /// role, where a real carrier calls `POST /carrier/events`].
+    #[arg(long, env = "CARRIER_SIMULATOR", action = clap::ArgAction::Set)]
+    pub carrier_simulator: Option<bool>,
+    /// Time between two events of one parcel (picked up, out for delivery, delivered).
+    #[arg(long, env = "CARRIER_STEP", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub carrier_step: Duration,
+    /// Percent of parcels whose first delivery attempt fails (the carrier tries again).
+    #[arg(long, env = "CARRIER_FAILURE_PERCENT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub carrier_failure_percent: u32,
+    /// Percent of parcels that take ten steps between events (they miss a short deadline).
+    #[arg(long, env = "CARRIER_LATE_PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub carrier_late_percent: u32,
+}
+
+impl CarrierArgs {
+    /// The simulator's settings, if it runs (`runs_by_default` unless CARRIER_SIMULATOR says);
+    /// it presents `service_key` to the webhook.
+    pub fn settings(
+        &self,
+        runs_by_default: bool,
+        service_key: &str,
+    ) -> Option<crate::shipping::carrier::CarrierSettings> {
+        self.carrier_simulator.unwrap_or(runs_by_default).then(|| crate::shipping::carrier::CarrierSettings {
+            step: self.carrier_step,
+            failure_percent: self.carrier_failure_percent,
+            late_percent: self.carrier_late_percent,
+            service_key: service_key.to_owned(),
+        })
+    }
+}
+
+/// Where the notifications service sends its outbox (day 3): a real SMTP server.
+#[derive(Args, Debug, Clone)]
+pub struct SmtpArgs {
+    /// The SMTP relay, `smtp://[user:password@]host[:port]` [default: smtp://127.0.0.1:1025
+    /// for the notifications role; under `capstone dev`, the mail catcher it starts]. Empty:
+    /// e-mails stay queued in the outbox.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// The sender of every e-mail.
+    #[arg(long, env = "SMTP_FROM", default_value = "Capstone Shop <shop@capstone.local>")]
+    pub smtp_from: String,
+    /// Attempts per e-mail before it is marked failed (the pause between them doubles, up to a
+    /// minute).
+    #[arg(long, env = "SMTP_MAX_ATTEMPTS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub smtp_max_attempts: u32,
+    /// How often the relay looks for e-mails to send.
+    #[arg(long, env = "SMTP_POLL", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub smtp_poll: Duration,
+}
+
+impl SmtpArgs {
+    /// The relay's settings: SMTP_URL, else `default_url`; `None` when that is empty.
+    pub fn settings(&self, default_url: &str) -> Option<crate::notifications::smtp::SmtpSettings> {
+        let url = self.smtp_url.as_deref().unwrap_or(default_url).trim();
+        (!url.is_empty()).then(|| crate::notifications::smtp::SmtpSettings {
+            url: url.to_owned(),
+            from: self.smtp_from.clone(),
+            poll: self.smtp_poll,
+            max_attempts: self.smtp_max_attempts,
+        })
+    }
+}
+
+/// The SMTP relay the notifications role uses when SMTP_URL is not set: Mailpit's port, where
+/// compose and kind run it, and where `capstone dev` runs its mail catcher.
+pub const DEFAULT_SMTP_URL: &str = "smtp://127.0.0.1:1025";
+
+/// How orders follow their parcels (day 6): copied into each order's settings by the api.
+#[derive(Args, Debug, Clone)]
+pub struct DeliveryArgs {
+    /// Follow each parcel to the door: the order ends when it is delivered (`false`: when the
+    /// carrier is booked).
+    #[arg(long, env = "FOLLOW_DELIVERIES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub follow_deliveries: bool,
+    /// From the booking: how long a parcel may take before a claim is opened with the carrier
+    /// and the customer is told.
+    #[arg(long, env = "DELIVERY_DEADLINE", default_value = "5days", value_parser = humantime::parse_duration)]
+    pub delivery_deadline: Duration,
+}
+
+impl DeliveryArgs {
+    pub fn settings(&self) -> Option<capstone_workflows::order::DeliverySettings> {
+        self.follow_deliveries.then(|| capstone_workflows::order::DeliverySettings {
+            deadline_secs: self.delivery_deadline.as_secs().max(1),
+        })
     }
 }
 

@@ -23,6 +23,7 @@ pub mod http;
 pub mod ingest;
 pub mod inventory;
 pub mod loadgen;
+pub mod mail_catcher;
 pub mod metrics;
 pub mod migrate;
 pub mod notifications;

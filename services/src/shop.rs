@@ -43,6 +43,13 @@ pub struct ShopConfig {
     pub task_queues: TaskQueues,
     pub region_routes: BTreeMap<String, String>,
     pub approval: ApprovalPolicy,
+    /// How orders follow their parcels (`None`: they end once the carrier is booked).
+    pub delivery: Option<capstone_workflows::order::DeliverySettings>,
+    /// The simulated carrier next to the shipping service (`None`: no carrier events but the
+    /// ones someone posts to the webhook). Its `service_key` is filled in from `service_key`.
+    pub carrier: Option<crate::shipping::carrier::CarrierSettings>,
+    /// Where the notifications service sends its outbox (`None`: e-mails stay queued).
+    pub smtp: Option<crate::notifications::smtp::SmtpSettings>,
     pub subscriptions: SubscriptionSettings,
     pub batch_children_per_run: u32,
     pub blocked_countries: Vec<String>,
@@ -89,23 +96,34 @@ impl Shop {
             || BackendEdge { service_keys: service_keys.clone(), faults: config.fault_injection.then(Faults::default) };
         let inventory = inventory::start(db.clone(), config.addrs.inventory, shutdown.child_token(), &edge()).await?;
         let payments = payments::start(db.clone(), config.addrs.payments, shutdown.child_token(), &edge()).await?;
-        let shipping = shipping::start(
+        let shipping_settings = shipping::ShippingSettings {
+            blocked_countries: config.blocked_countries.clone(),
+            temporal: Some(temporal.clone()),
+            carrier: config.carrier.clone().map(|carrier| shipping::carrier::CarrierSettings {
+                service_key: config.service_key.clone(),
+                ..carrier
+            }),
+        };
+        let shipping =
+            shipping::start(db.clone(), config.addrs.shipping, shutdown.child_token(), &edge(), shipping_settings)
+                .await?;
+        let notifications = notifications::start(
             db.clone(),
-            config.addrs.shipping,
+            config.addrs.notifications,
             shutdown.child_token(),
             &edge(),
-            config.blocked_countries.clone(),
+            notifications::NotificationsSettings { smtp: config.smtp.clone() },
         )
         .await?;
-        let notifications =
-            notifications::start(db.clone(), config.addrs.notifications, shutdown.child_token(), &edge()).await?;
         let settings = ApiSettings {
             task_queues: config.task_queues.clone(),
             region_routes: config.region_routes.clone(),
             approval: config.approval.clone(),
+            delivery: config.delivery.clone(),
             batch_children_per_run: config.batch_children_per_run.max(1),
             subscriptions: config.subscriptions.clone(),
             inventory_url: inventory.url(),
+            shipping_url: shipping.url(),
             temporal_ui_url: config.temporal_ui_url.clone(),
             namespace: config.namespace.clone(),
             codec: EncryptionCodec::new(config.payload_keys.clone()),

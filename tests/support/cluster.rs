@@ -19,6 +19,8 @@ pub struct Cluster {
     /// The shared database, for the checks.
     pub db: Db,
     pub operator_key: String,
+    /// The SMTP server the notifications process delivers to.
+    pub mail: capstone::mail_catcher::MailCatcher,
     /// What the backend services accept (the fault injection and the stocking need it).
     pub service_key: String,
 }
@@ -54,13 +56,19 @@ impl Cluster {
 
         let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
         let service_key = api_keys::generate_key().unwrap();
+        let mail = super::mail::catcher(dir.path()).await;
+        let smtp_url = mail.smtp_url();
         let mut env = vec![
             ("DATABASE_URL", database_url.as_str()),
+            ("SMTP_URL", smtp_url.as_str()),
             ("TEMPORAL_ADDRESS", server.address.as_str()),
             ("PAYLOAD_KEYS", TEST_PAYLOAD_KEYS),
             ("SERVICE_KEY", service_key.as_str()),
             ("FAULT_INJECTION", "true"),
             ("OPERATORS", "alice,bob"),
+            // Orders follow their parcels: the shipping process runs a quick simulated carrier.
+            ("CARRIER_SIMULATOR", "true"),
+            ("CARRIER_STEP", "200ms"),
             ("WORKER_STATUS_INTERVAL", "5s"),
         ];
         let extra = extra_env(server.address.clone()).await;
@@ -72,7 +80,7 @@ impl Cluster {
         // The api has created its tables by now.
         let operator_key = api_keys::generate_key().unwrap();
         api_keys::store(&db, &operator_key, Role::Operator, Some("alice"), "fault-suite").await.unwrap();
-        Self { dir, server_config, server: Some(server), system, db, operator_key, service_key }
+        Self { dir, server_config, server: Some(server), system, db, operator_key, mail, service_key }
     }
 
     pub fn url(&self, service: &str) -> &str {

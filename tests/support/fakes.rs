@@ -21,8 +21,8 @@ use capstone_workflows::{
         },
         read_model::activity::RecordOrder,
         shipping::{
-            CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
-            activity::{CancelShipment, CreateShipment},
+            CancelShipmentRequest, Claim, CreateShipmentRequest, OpenClaimRequest, Shipment, ShipmentCancellation,
+            activity::{CancelShipment, CreateShipment, OpenClaim},
         },
     },
     order::OrderSnapshot,
@@ -200,6 +200,16 @@ impl FakeShipping {
         self.0.push("cancel_shipment");
         Ok(ShipmentCancellation { order_id: request.order_id, shipment_id: "sh_fake".into(), booked: true })
     }
+
+    #[activity(definition = OpenClaim)]
+    pub async fn open_claim(
+        self: Arc<Self>,
+        _ctx: ActivityContext,
+        request: OpenClaimRequest,
+    ) -> Result<Claim, ActivityError> {
+        self.0.push("open_claim");
+        Ok(Claim { claim_id: "CLM-FAKE".into(), order_id: request.order_id, carrier: "Fake".into() })
+    }
 }
 
 pub struct FakeNotifications(Calls);
@@ -320,6 +330,8 @@ impl FakeShop {
                     operators: vec!["alice".into()],
                 },
                 region: String::new(),
+                // The fakes have no carrier: these orders end once the carrier is booked.
+                delivery: None,
             },
             request_fingerprint: String::new(),
         }

@@ -9,6 +9,7 @@ pub mod call_lists;
 pub mod cluster;
 pub mod fakes;
 pub mod history;
+pub mod mail;
 pub mod orders;
 pub mod processes;
 pub mod reconcile;
@@ -116,6 +117,17 @@ pub fn test_config(database_url: String) -> ShopConfig {
             renewals_per_run: 3,
         },
         batch_children_per_run: 500,
+        // Orders follow their parcels; the simulated carrier moves one every 100 ms.
+        delivery: Some(capstone_workflows::order::DeliverySettings { deadline_secs: 60 }),
+        carrier: Some(capstone::shipping::carrier::CarrierSettings {
+            step: std::time::Duration::from_millis(100),
+            failure_percent: 10,
+            late_percent: 0,
+            service_key: String::new(),
+        }),
+        // No SMTP server: e-mails stay queued. The e-mail tests start a mail catcher
+        // (`mail::catcher`) and point `smtp` at it.
+        smtp: None,
         blocked_countries: vec!["AQ".to_owned()],
         fault_injection: true,
         temporal_ui_url: "http://127.0.0.1:8233".to_owned(),
@@ -525,10 +537,22 @@ impl Backend {
         Self {
             inventory: capstone::inventory::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
             payments: capstone::payments::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
-            shipping: capstone::shipping::start(db.clone(), any, shutdown.clone(), &edge, vec!["AQ".into()])
+            shipping: capstone::shipping::start(
+                db.clone(),
+                any,
+                shutdown.clone(),
+                &edge,
+                capstone::shipping::ShippingSettings {
+                    blocked_countries: vec!["AQ".into()],
+                    temporal: None,
+                    carrier: None,
+                },
+            )
+            .await
+            .unwrap(),
+            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), &edge, Default::default())
                 .await
                 .unwrap(),
-            notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), &edge).await.unwrap(),
             service_key: BACKEND_SERVICE_KEY.to_owned(),
             db,
             shutdown,

@@ -17,3 +17,4 @@ pub mod order;
 pub mod shipment;
 pub mod subscription;
 pub mod task_queues;
+pub mod time;

@@ -9,6 +9,7 @@ mod actions;
 pub mod api_keys;
 mod batches;
 mod console;
+mod courier;
 mod create_order;
 mod faults;
 pub mod limits;
@@ -49,10 +50,14 @@ pub struct ApiSettings {
     pub region_routes: BTreeMap<String, String>,
     /// Which orders wait for an operator.
     pub approval: ApprovalPolicy,
+    /// How orders follow their parcels (`None`: they end once the carrier is booked).
+    pub delivery: Option<capstone_workflows::order::DeliverySettings>,
     /// Children a batch run starts before it continues as new.
     pub batch_children_per_run: u32,
     pub subscriptions: SubscriptionSettings,
     pub inventory_url: String,
+    /// The shipping service, for the courier view (`GET /shipments`, carrier events).
+    pub shipping_url: String,
     /// Base URL of the Temporal Web UI, for links in responses.
     pub temporal_ui_url: String,
     pub namespace: String,
@@ -95,6 +100,7 @@ impl ApiState {
             payments_task_queue: queues.payments.clone(),
             approval: self.settings.approval.clone(),
             region: region.unwrap_or_default().to_owned(),
+            delivery: self.settings.delivery.clone(),
         };
         (queues, settings)
     }

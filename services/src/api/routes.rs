@@ -1,12 +1,13 @@
 //! | route                          | does                                                   |
 //! |--------------------------------|--------------------------------------------------------|
-//! | `POST /orders`                 | accept an order, start its saga (202); idempotent      |
+//! | `POST /orders`                 | start an order's saga with its checkout (201, or 202); idempotent (`create_order.rs`) |
 //! | `GET /orders`, `/orders/count` | find orders: visibility or read model (`order_list.rs`) |
 //! | `GET /orders/{id}`             | one order: live from the workflow, or from the read model (`?source=read_model`, which can wait for a change: `order_changes.rs`) |
 //! | `POST /orders/{id}/approve`, `/reject` | an operator decides (see `actions.rs`)     |
 //! | `POST /orders/{id}/cancel`     | cancel before shipping; the saga undoes what it did    |
 //! | `PUT /orders/{id}/shipping-address` | change the address before shipping             |
 //! | `POST /batches`, `GET /batches/{id}` | many orders as one batch workflow (see `batches.rs`) |
+//! | `GET /shipments`, `POST /shipments/{order_id}/events` | the courier view: parcels in flight, carrier events (`courier.rs`) |
 //! | `/subscriptions...`            | subscriptions (see `subscriptions.rs`)                 |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
 //! | `POST /codec/encode`, `/decode` | the Web UI's codec endpoint (`codec/endpoint.rs`)     |
@@ -53,6 +54,8 @@ pub(super) fn routes(state: ApiState) -> Router {
         .route("/orders/{order_id}/reject", post(actions::reject))
         .route("/orders/{order_id}/cancel", post(actions::cancel))
         .route("/orders/{order_id}/shipping-address", put(actions::change_address))
+        .route("/shipments", get(super::courier::in_transit))
+        .route("/shipments/{order_id}/events", post(super::courier::report))
         .route("/batches", post(batches::create_batch))
         .route("/batches/{batch_id}", get(batches::get_batch))
         .route("/subscriptions/{subscription_id}", get(subscriptions::get_subscription))

@@ -22,6 +22,16 @@ pub struct Accepted {
     pub reservation_id: Option<String>,
 }
 
+/// Where the parcel is, with the time as a date.
+#[derive(Debug, Serialize)]
+pub struct DeliveryJson {
+    pub step: capstone_workflows::shipment::JourneyStep,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub claim_id: Option<String>,
+    pub updated_at: String,
+}
+
 /// The approval part of an order, with the deadline as a date.
 #[derive(Debug, Serialize)]
 pub struct ApprovalJson {
@@ -67,6 +77,9 @@ pub struct OrderView {
     pub tracking_number: Option<String>,
     pub shipping_address: Address,
     pub approval: Option<ApprovalJson>,
+    /// Where the parcel is, for orders that follow it (`step`, `carrier`, `tracking_number`,
+    /// `claim_id`, `updated_at`).
+    pub delivery: Option<DeliveryJson>,
     /// Compensations that failed for good: a person must look at these.
     pub unresolved: Vec<String>,
     /// The first entries and the newest (bounded; see `OrderSnapshot::timeline`).
@@ -111,6 +124,13 @@ impl OrderView {
             tracking_number: snapshot.tracking_number,
             shipping_address: snapshot.shipping_address,
             approval: snapshot.approval.map(ApprovalJson::from),
+            delivery: snapshot.delivery.map(|delivery| DeliveryJson {
+                step: delivery.step,
+                carrier: delivery.carrier,
+                tracking_number: delivery.tracking_number,
+                claim_id: delivery.claim_id,
+                updated_at: rfc3339(delivery.updated_at_ms),
+            }),
             unresolved: snapshot.unresolved,
             timeline: snapshot
                 .timeline

@@ -123,13 +123,28 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let payload_keys = keys::generate_entry()?;
     let service_key = api_keys::generate_key()?;
     let database_url = format!("sqlite://{}/shop.db?mode=rwc", dir.path().display());
+    // The e-mails go to a real SMTP server, as in `dev`, when there is one to start.
+    let catcher = match crate::mail_catcher::find_python(None) {
+        Ok(python) => {
+            Some(crate::mail_catcher::MailCatcher::start(&python, "127.0.0.1", 0, &dir.path().join("mail")).await?)
+        }
+        Err(error) => {
+            eprintln!("no mail catcher, the e-mails stay queued: {error:#}");
+            None
+        }
+    };
+    let smtp_url = catcher.as_ref().map(crate::mail_catcher::MailCatcher::smtp_url).unwrap_or_default();
     let env = [
         ("DATABASE_URL", database_url.as_str()),
+        ("SMTP_URL", smtp_url.as_str()),
         ("TEMPORAL_ADDRESS", server.address.as_str()),
         ("PAYLOAD_KEYS", payload_keys.as_str()),
         ("SERVICE_KEY", service_key.as_str()),
         ("OPERATORS", "alice"),
         ("WORKER_STATUS_INTERVAL", "60s"),
+        // Every order follows its parcel to the door, as in `dev`, a step every 200 ms.
+        ("CARRIER_SIMULATOR", "true"),
+        ("CARRIER_STEP", "200ms"),
     ];
     step(started, "starting the five services and both workers, each its own process");
     let mut system = ProcessSystem::new(std::env::current_exe()?, dir.path(), &env)?;

@@ -13,10 +13,11 @@ pub struct Banner<'a> {
     /// Whether the Web UI was started with our codec endpoint.
     pub ui_codec: bool,
     pub versioning: &'a crate::workers::Versioning,
+    pub mail: &'a super::Mail<'a>,
 }
 
 pub fn print(banner: &Banner<'_>) {
-    let Banner { args, shop, temporal, ui_url, server_pid, keys, ui_codec, versioning } = banner;
+    let Banner { args, shop, temporal, ui_url, server_pid, keys, ui_codec, versioning, mail } = banner;
     let origin = match server_pid {
         Some(pid) => format!("started by capstone dev, pid {pid}; state in {}", args.temporal_db_file.display()),
         None => "already running; not managed by capstone dev".to_owned(),
@@ -29,6 +30,16 @@ pub fn print(banner: &Banner<'_>) {
         println!("  {:<18} {}", service.name, service.url());
     }
     println!("  database           {}", crate::db::redact(&args.database.database_url));
+    match (&mail.smtp, mail.catcher) {
+        (Some(smtp), Some(catcher)) => println!(
+            "  e-mail (SMTP)      {}   (mail catcher, pid {}; each e-mail a file in {})",
+            smtp.url,
+            catcher.pid().unwrap_or_default(),
+            catcher.maildir.join("new").display()
+        ),
+        (Some(smtp), None) => println!("  e-mail (SMTP)      {}   (SMTP_URL)", smtp.url),
+        (None, _) => println!("  e-mail (SMTP)      none: e-mails stay queued in the outbox (GET /emails)"),
+    }
     let queues = args.task_queues.queues();
     println!(
         "  task queues        workflows: {}   activities: {}   payments: {}   subscriptions: {}",

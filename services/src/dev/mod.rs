@@ -16,6 +16,7 @@ use crate::{
         RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs,
         TemporalArgs, UiArgs, WorkflowTuningArgs, worker_tuning,
     },
+    mail_catcher::{self, MailCatcher},
     shop::{ServiceAddrs, Shop, ShopConfig},
     shutdown,
     temporal::{
@@ -47,6 +48,18 @@ pub struct DevArgs {
     /// Where the dev server that `dev` starts keeps its state (survives restarts).
     #[arg(long, env = "TEMPORAL_DB_FILE", default_value = ".data/temporal.db")]
     pub temporal_db_file: PathBuf,
+    /// The Python with aiosmtpd that runs `dev`'s mail catcher, the SMTP server the e-mails go
+    /// to (default: .tools/venv/bin/python from `make setup`). Not started when SMTP_URL is set.
+    #[arg(long, env = "MAIL_CATCHER_PYTHON")]
+    pub mail_catcher_python: Option<PathBuf>,
+    /// Where `dev`'s mail catcher listens for SMTP.
+    #[arg(long, env = "MAIL_CATCHER_PORT", default_value_t = 1025)]
+    pub mail_catcher_port: u16,
+    /// Where `dev`'s mail catcher keeps what it receives (a Maildir: one file per e-mail in new/).
+    #[arg(long, env = "MAIL_CATCHER_DIR", default_value = ".data/mail")]
+    pub mail_catcher_dir: PathBuf,
+    #[command(flatten)]
+    pub smtp: crate::config::SmtpArgs,
     #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
@@ -63,6 +76,10 @@ pub struct DevArgs {
     pub subscriptions: SubscriptionArgs,
     #[command(flatten)]
     pub shipping_rules: ShippingRulesArgs,
+    #[command(flatten)]
+    pub carrier: crate::config::CarrierArgs,
+    #[command(flatten)]
+    pub delivery: crate::config::DeliveryArgs,
     #[command(flatten)]
     pub limits: crate::config::ApiLimitArgs,
     #[command(flatten)]
@@ -106,11 +123,44 @@ pub async fn run(args: DevArgs) -> anyhow::Result<()> {
         (Some(server), ui_url)
     };
     let server_pid = server.as_ref().and_then(DevServer::pid);
-    let outcome = run_shop(&args, &connection, &demo_keys, ui_url, server_pid, shutdown).await;
+    let (catcher, smtp) = start_mail_catcher(&args).await?;
+    let mail = Mail { smtp, catcher: catcher.as_ref() };
+    let outcome = run_shop(&args, &connection, &demo_keys, ui_url, server_pid, &mail, shutdown).await;
+    if let Some(catcher) = catcher {
+        catcher.stop().await?;
+    }
     if let Some(server) = server {
         server.stop().await?;
     }
     outcome
+}
+
+/// Where `dev`'s e-mails go: the SMTP relay's settings and the mail catcher, if `dev` runs it.
+pub struct Mail<'a> {
+    pub smtp: Option<crate::notifications::smtp::SmtpSettings>,
+    pub catcher: Option<&'a MailCatcher>,
+}
+
+/// SMTP_URL when it is set (empty: no e-mail is sent); else a mail catcher started here. No
+/// aiosmtpd is not fatal: the shop runs, its e-mails wait in the outbox, and we say how to fix it.
+async fn start_mail_catcher(
+    args: &DevArgs,
+) -> anyhow::Result<(Option<MailCatcher>, Option<crate::notifications::smtp::SmtpSettings>)> {
+    if args.smtp.smtp_url.is_some() {
+        return Ok((None, args.smtp.settings("")));
+    }
+    let python = match mail_catcher::find_python(args.mail_catcher_python.as_deref()) {
+        Ok(python) => python,
+        Err(error) => {
+            println!("No mail catcher: e-mails stay queued in the outbox. {error:#}");
+            return Ok((None, None));
+        }
+    };
+    let catcher = MailCatcher::start(&python, "127.0.0.1", args.mail_catcher_port, &args.mail_catcher_dir)
+        .await
+        .with_context(|| format!("starting the mail catcher (MAIL_CATCHER_PORT={})", args.mail_catcher_port))?;
+    let smtp = args.smtp.settings(&catcher.smtp_url());
+    Ok((Some(catcher), smtp))
 }
 
 /// A key per role, new at every start, printed in the banner.
@@ -184,6 +234,7 @@ async fn run_shop(
     demo_keys: &DemoKeys,
     ui_url: String,
     server_pid: Option<u32>,
+    mail: &Mail<'_>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let payload_keys = args.temporal.key_ring()?;
@@ -193,6 +244,7 @@ async fn run_shop(
     if !created.is_empty() {
         println!("Created the search attributes {} on the Temporal server.", created.join(", "));
     }
+    let service_key = args.service_key.keys()?.remove(0);
     let config = ShopConfig {
         database_url: args.database.database_url.clone(),
         addrs: ServiceAddrs {
@@ -205,6 +257,9 @@ async fn run_shop(
         task_queues: args.task_queues.queues(),
         region_routes: args.region_routes.region_routes.clone(),
         approval: args.approval.policy(),
+        delivery: args.delivery.settings(),
+        carrier: args.carrier.settings(true, &service_key),
+        smtp: mail.smtp.clone(),
         subscriptions: args.subscriptions.settings(),
         batch_children_per_run: args.subscriptions.batch_children_per_run,
         blocked_countries: args.shipping_rules.countries(),
@@ -214,7 +269,7 @@ async fn run_shop(
         payload_keys,
         // The UI this run really serves (its port may differ from TEMPORAL_UI_URL's).
         ui_origins: crate::config::ui_origins(&ui_url),
-        service_key: args.service_key.keys()?.remove(0),
+        service_key: service_key.clone(),
         limits: args.limits.settings(),
         // The dev server's Web UI gets the demo operator key in its codec URL instead.
         codec_keys: Vec::new(),
@@ -243,6 +298,7 @@ async fn run_shop(
         keys: demo_keys,
         ui_codec: server_pid.is_some(),
         versioning: &tuning.versioning,
+        mail,
     });
     if args.demo_order {
         let api_url = shop.api.url();

@@ -8,6 +8,8 @@
 //!   type that only its exporter can read, so the process runs that exporter on a loopback
 //!   port and `/metrics` appends what it answers.
 
+pub mod delivery;
+pub mod email;
 pub mod http;
 pub mod order_steps;
 pub mod sdk;

@@ -105,6 +105,7 @@ static SUBSCRIPTIONS_STARTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 /// scrape, and dashboards draw a flat line instead of "no data".
 pub fn register_all() {
     super::order_steps::register();
+    super::email::register();
     for status in ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"] {
         ORDERS_FINISHED.with_label_values(&[status]);
         ORDER_DURATION.with_label_values(&[status]);

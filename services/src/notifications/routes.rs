@@ -1,7 +1,7 @@
-//! | route                        | does                                             |
-//! |------------------------------|--------------------------------------------------|
-//! | `POST /emails`               | queue an e-mail; idempotent by `message_key`     |
-//! | `GET /emails?recipient=`     | the outbox (for one recipient when given)        |
+//! | route                    | does                                                          |
+//! |--------------------------|---------------------------------------------------------------|
+//! | `POST /emails`           | queue an e-mail; idempotent by `message_key`                  |
+//! | `GET /emails?recipient=` | the outbox and each message's delivery (for one recipient)    |
 
 use super::store;
 use crate::{

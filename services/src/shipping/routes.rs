@@ -3,8 +3,11 @@
 //! | `POST /shipments`             | book a carrier; idempotent by `order_id`; 422 `destination_blocked` for refused countries; 409 `shipment_cancelled` once cancelled |
 //! | `POST /shipments/{order_id}/cancel` | call the booking off (the saga's undo); idempotent; claims the order id when nothing is booked yet |
 //! | `GET /shipments/{order_id}`   | the order's shipment (`booked` or `cancelled`)           |
+//! | `GET /shipments?in_transit=true` | booked parcels not delivered yet (the courier view)   |
+//! | `POST /shipments/{order_id}/claims` | open a claim for a parcel past its delivery deadline; idempotent by order id |
+//! | `POST /carrier/events`        | the carriers' webhook: one event, taken once per `event_id`, passed on to the shipment workflow |
 
-use super::store;
+use super::{journey_store, store, webhook};
 use crate::{
     db::Db,
     http::{ApiError, ApiResult, JsonBody},
@@ -16,21 +19,28 @@ use axum::{
     routing::{get, post},
 };
 use capstone_workflows::contracts::shipping::{
-    CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation,
+    CancelShipmentRequest, Claim, CreateShipmentRequest, OpenClaimRequest, Shipment, ShipmentCancellation,
+    ShipmentStatus,
 };
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub(super) struct ShippingState {
     pub db: Db,
     pub blocked_countries: Arc<Vec<String>>,
+    /// Passes carrier events on to the shipment workflows (`None`: the webhook only stores
+    /// them; a shipping service without Temporal, as in the tests of the services alone).
+    pub temporal: Option<temporalio_client::Client>,
 }
 
 pub(super) fn routes(state: ShippingState) -> Router {
     Router::new()
-        .route("/shipments", post(create_shipment))
+        .route("/shipments", post(create_shipment).get(list_in_transit))
         .route("/shipments/{order_id}", get(get_shipment))
         .route("/shipments/{order_id}/cancel", post(cancel_shipment))
+        .route("/shipments/{order_id}/claims", post(open_claim))
+        .route("/carrier/events", post(webhook::receive))
         .with_state(state)
 }
 
@@ -76,4 +86,46 @@ async fn get_shipment(State(state): State<ShippingState>, Path(order_id): Path<S
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found("shipment_not_found", format!("no shipment for order {order_id}")))
+}
+
+#[derive(Deserialize)]
+struct InTransitQuery {
+    #[serde(default)]
+    in_transit: bool,
+}
+
+#[derive(Serialize)]
+struct InTransitList {
+    shipments: Vec<journey_store::InTransit>,
+}
+
+/// Booked parcels not delivered yet, oldest first (at most 200).
+async fn list_in_transit(
+    State(state): State<ShippingState>,
+    axum::extract::Query(query): axum::extract::Query<InTransitQuery>,
+) -> ApiResult<Json<InTransitList>> {
+    if !query.in_transit {
+        return Err(ApiError::invalid("invalid_request", "only `?in_transit=true` is listed"));
+    }
+    Ok(Json(InTransitList { shipments: journey_store::in_transit(&state.db, 200).await? }))
+}
+
+async fn open_claim(
+    State(state): State<ShippingState>,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<OpenClaimRequest>,
+) -> ApiResult<(StatusCode, Json<Claim>)> {
+    if request.order_id != order_id {
+        return Err(ApiError::invalid("invalid_request", "the body's order_id does not match the path"));
+    }
+    let shipment = store::find(&state.db, &order_id)
+        .await?
+        .filter(|shipment| shipment.status == ShipmentStatus::Booked)
+        .ok_or_else(|| ApiError::not_found("shipment_not_found", format!("no booked shipment for order {order_id}")))?;
+    let (opened, claim) = journey_store::open_claim(&state.db, &order_id, &shipment.carrier, &request.reason).await?;
+    if opened {
+        crate::metrics::delivery::claim_opened(&shipment.carrier);
+        tracing::info!(%order_id, claim_id = %claim.claim_id, carrier = %shipment.carrier, "claim opened");
+    }
+    Ok((if opened { StatusCode::CREATED } else { StatusCode::OK }, Json(claim)))
 }

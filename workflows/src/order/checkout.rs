@@ -28,9 +28,6 @@ pub struct CheckoutAnswer {
     pub reason: Option<String>,
 }
 
-/// The update's name, for clients that call it without the typed handle.
-pub const CHECKOUT: &str = "checkout";
-
 /// The refusal a validator answers when an update's fingerprint is not the order's.
 pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
 

@@ -21,8 +21,9 @@ mod workflow;
 pub use approval::{ApprovalPolicy, ApprovalState, ApprovalView, Decision, OperatorDecision, SignalPayload};
 pub use checkout::{CheckoutAnswer, CheckoutRequest};
 pub use model::{
-    OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails, TimelineEntry, order_workflow_id,
+    DeliverySettings, DeliveryView, OrderInput, OrderLine, OrderSettings, OrderSnapshot, OrderStatus, PaymentDetails,
+    TimelineEntry, order_workflow_id,
 };
 pub(crate) use outcome::RootCause;
-pub use patches::{OUTCOME_NOTICE_PATCH, SHIPMENT_UNDO_PATCH};
+pub use patches::{OUTCOME_NOTICE_PATCH, SHIPMENT_JOURNEY_PATCH, SHIPMENT_UNDO_PATCH};
 pub use workflow::{OrderWorkflow, messages};

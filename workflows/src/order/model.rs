@@ -66,6 +66,31 @@ pub struct OrderSettings {
     /// The region whose queues run the order; empty for the shared queues (a search attribute).
     #[serde(default)]
     pub region: String,
+    /// Follow the parcel to the door (day 6): the order ends when it is delivered. Absent in
+    /// orders placed before the journey, and in orders that ask for none: those end once the
+    /// carrier is booked.
+    #[serde(default)]
+    pub delivery: Option<DeliverySettings>,
+}
+
+/// How an order follows its parcel.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq, Default)]
+pub struct DeliverySettings {
+    /// From the booking: how long the parcel may take before a claim is opened with the
+    /// carrier and the customer is told.
+    pub deadline_secs: u64,
+}
+
+/// Where the parcel is, as its shipment reported it.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryView {
+    pub step: crate::shipment::JourneyStep,
+    pub carrier: String,
+    pub tracking_number: String,
+    #[serde(default)]
+    pub claim_id: Option<String>,
+    /// Workflow time of the last step (ms since the epoch).
+    pub updated_at_ms: i64,
 }
 
 /// Where an order is. The last four are terminal: every order ends in exactly one of them.
@@ -80,9 +105,11 @@ pub enum OrderStatus {
     ChargingPayment,
     Shipping,
     SendingConfirmation,
+    /// Booked, charged and confirmed: in the carrier's hands until it is delivered.
+    Shipped,
     /// Undoing completed steps after a failure.
     Compensating,
-    /// Done: charged, shipped, confirmed.
+    /// Done: charged, shipped, confirmed, and (for orders that follow their parcel) delivered.
     Completed,
     /// Refused before any money moved: out of stock, rejected by an operator, or nobody
     /// decided in time. Whatever was reserved has been released.
@@ -107,6 +134,7 @@ impl OrderStatus {
             Self::ChargingPayment => "CHARGING_PAYMENT",
             Self::Shipping => "SHIPPING",
             Self::SendingConfirmation => "SENDING_CONFIRMATION",
+            Self::Shipped => "SHIPPED",
             Self::Compensating => "COMPENSATING",
             Self::Completed => "COMPLETED",
             Self::Rejected => "REJECTED",
@@ -116,20 +144,21 @@ impl OrderStatus {
     }
 
     /// Every status, in the order an order can reach them.
-    pub const ALL: [Self; 11] = ALL_STATUSES;
+    pub const ALL: [Self; 12] = ALL_STATUSES;
 
     pub fn parse(name: &str) -> Option<Self> {
         ALL_STATUSES.into_iter().find(|status| status.as_str() == name)
     }
 }
 
-const ALL_STATUSES: [OrderStatus; 11] = [
+const ALL_STATUSES: [OrderStatus; 12] = [
     OrderStatus::Received,
     OrderStatus::ReservingStock,
     OrderStatus::AwaitingApproval,
     OrderStatus::ChargingPayment,
     OrderStatus::Shipping,
     OrderStatus::SendingConfirmation,
+    OrderStatus::Shipped,
     OrderStatus::Compensating,
     OrderStatus::Completed,
     OrderStatus::Rejected,
@@ -179,6 +208,9 @@ pub struct OrderSnapshot {
     /// can refuse a record older than the one it has (a late retry of an earlier write).
     #[serde(default)]
     pub revision: u64,
+    /// Where the parcel is, for orders that follow it (absent before the booking).
+    #[serde(default)]
+    pub delivery: Option<DeliveryView>,
 }
 
 /// The timeline keeps its first entries (how the order started)...

@@ -12,3 +12,10 @@ pub const OUTCOME_NOTICE_PATCH: &str = "outcome-notice-email";
 /// Orders from before it: every order history in `tests/histories` except
 /// `order-shipping-answer-lost.json` (the path it was made for) and the ones recorded after it.
 pub const SHIPMENT_UNDO_PATCH: &str = "shipment-undo";
+
+/// The order follows its parcel to the door: its shipment child waits for the carrier's
+/// events and reports each one, and the order ends when the parcel is delivered (status
+/// `SHIPPED` in between). Only orders whose settings ask for it (`delivery`) reach the patch.
+/// Orders from before it: every order history in `tests/histories` but the ones named in
+/// `AFTER_THE_JOURNEY_PATCH` in `tests/replay.rs`; they end once the carrier is booked.
+pub const SHIPMENT_JOURNEY_PATCH: &str = "shipment-journey";

@@ -3,7 +3,7 @@
 
 use super::compensation::{Compensation, Compensations};
 use super::outcome::{RootCause, Stop};
-use super::patches::SHIPMENT_UNDO_PATCH;
+use super::patches::{SHIPMENT_JOURNEY_PATCH, SHIPMENT_UNDO_PATCH};
 use super::workflow::now_ms;
 use super::{ApprovalState, OrderInput, OrderStatus, OrderWorkflow, retry_policies};
 use crate::contracts::{
@@ -12,7 +12,7 @@ use crate::contracts::{
     payments::{Charge, ChargePurpose, ChargeRequest, charge_activity_name},
     read_model::ReadModelActivities,
 };
-use crate::shipment::{ShipmentInput, ShipmentWorkflow, shipment_workflow_id};
+use crate::shipment::{Journey, ShipmentInput, ShipmentWorkflow, shipment_workflow_id};
 use std::time::Duration;
 use temporalio_common::{
     UntypedActivity,
@@ -25,6 +25,21 @@ use temporalio_sdk::{
     ActivityOptions, CancellableFuture, ChildWorkflowOptions, TimerResult, WorkflowCancellationToken, WorkflowContext,
     workflows::select,
 };
+
+/// How the shipping step ended.
+pub(super) enum Shipped {
+    /// The carrier is booked; the confirmation is still to be sent (orders that do not follow
+    /// their parcel, and every order from before the journey).
+    Booked,
+    /// Followed to the door: confirmed on the way, and delivered.
+    Delivered,
+}
+
+/// What came first once the shipment child started.
+enum ShipmentStarted {
+    Booked,
+    Ended(Result<crate::contracts::shipping::Shipment, temporalio_sdk::ChildWorkflowExecutionError>),
+}
 
 /// How the approval wait ended.
 enum Waited {
@@ -44,8 +59,9 @@ impl OrderWorkflow {
         Self::reserve_stock(ctx, input, compensations).await?;
         Self::await_approval(ctx, input).await?;
         Self::charge_payment(ctx, input, compensations).await?;
-        Self::ship(ctx, input, compensations).await?;
-        Self::send_confirmation(ctx, input).await;
+        if let Shipped::Booked = Self::ship(ctx, input, compensations).await? {
+            Self::send_confirmation(ctx, input).await;
+        }
         Ok(())
     }
 
@@ -224,7 +240,7 @@ impl OrderWorkflow {
         ctx: &WorkflowContext<Self>,
         input: &OrderInput,
         compensations: &mut Compensations,
-    ) -> Result<(), Stop> {
+    ) -> Result<Shipped, Stop> {
         let address = ctx.state_mut(|s| {
             s.shipping_started = true;
             s.snapshot.shipping_address.clone()
@@ -237,11 +253,23 @@ impl OrderWorkflow {
         if undo_registered {
             compensations.push(Compensation::CancelShipment { order_id: input.order_id.clone() });
         }
+        // Orders that follow their parcel (their settings say so, and they started after the
+        // journey was added: the patch's marker) pass the journey to the child.
+        let journey = match &input.settings.delivery {
+            Some(delivery) if ctx.patched(SHIPMENT_JOURNEY_PATCH) => Some(Journey {
+                parent_workflow_id: ctx.workflow_id().to_owned(),
+                delivery_deadline_secs: delivery.deadline_secs,
+                customer_email: if input.email.is_empty() { input.customer_id.clone() } else { input.email.clone() },
+            }),
+            _ => None,
+        };
+        let follows = journey.is_some();
         let child_input = ShipmentInput {
             order_id: input.order_id.clone(),
             address,
             lines: input.stock_lines(),
             activity_task_queue: input.settings.activity_task_queue.clone(),
+            journey,
         };
         let options = ChildWorkflowOptions::builder()
             .workflow_id(shipment_workflow_id(ctx.workflow_id()))
@@ -251,23 +279,85 @@ impl OrderWorkflow {
             .start_child_workflow(ShipmentWorkflow::run, child_input, options)
             .await
             .map_err(|error| Stop::compensated(format!("shipment could not start: {error}")))?;
-        let shipment = match child.result().await {
-            Ok(shipment) => shipment,
-            Err(error) => {
+        let mut result = std::pin::pin!(child.result());
+        let started = if follows {
+            // The child reports the booking (a signal) and goes on following the parcel; it
+            // only ends this early if the booking failed.
+            select! {
+                ended = result.as_mut() => ShipmentStarted::Ended(ended),
+                _ = ctx.wait_condition(|s: &Self| s.snapshot.delivery.is_some()) => ShipmentStarted::Booked,
+            }
+        } else {
+            ShipmentStarted::Ended(result.as_mut().await)
+        };
+        match started {
+            ShipmentStarted::Ended(Ok(shipment)) => {
+                ctx.state_mut(|s| {
+                    s.snapshot.shipment_id = Some(shipment.shipment_id.clone());
+                    s.snapshot.tracking_number = Some(shipment.tracking_number.clone());
+                });
+                Self::note(ctx, format!("shipped with {} ({})", shipment.carrier, shipment.tracking_number));
+                if follows {
+                    // Delivered before this order heard of the booking (its worker was away
+                    // while the parcel travelled): the confirmation is still owed. Found by the
+                    // fault suite, which kills the workflow worker mid-journey.
+                    Self::send_confirmation(ctx, input).await;
+                    return Ok(Shipped::Delivered);
+                }
+                Ok(Shipped::Booked)
+            }
+            ShipmentStarted::Ended(Err(error)) => {
                 let cause = RootCause::of(error.cause(), &error);
                 if undo_registered && cause.is(failures::DESTINATION_BLOCKED) {
                     // A refusal: no carrier took the parcel, so there is no booking to call off.
                     compensations.forget_last();
                 }
-                return Err(Stop::compensated(format!("shipping failed: {}", cause.message)));
+                Err(Stop::compensated(format!("shipping failed: {}", cause.message)))
             }
+            ShipmentStarted::Booked => {
+                Self::follow_the_parcel(ctx, input, result).await;
+                Ok(Shipped::Delivered)
+            }
+        }
+    }
+
+    /// Booked: the customer is told, the order waits in `SHIPPED` (and says so in the read
+    /// model) until the shipment child ends with the parcel delivered. Nothing after the
+    /// booking can undo the order: the goods are on their way.
+    async fn follow_the_parcel(
+        ctx: &WorkflowContext<Self>,
+        input: &OrderInput,
+        shipment: std::pin::Pin<
+            &mut impl futures::future::FusedFuture<
+                Output = Result<crate::contracts::shipping::Shipment, temporalio_sdk::ChildWorkflowExecutionError>,
+            >,
+        >,
+    ) {
+        Self::send_confirmation(ctx, input).await;
+        Self::advance(ctx, OrderStatus::Shipped, "in the carrier's hands: following it to the door");
+        // The read model hears of `SHIPPED` while the parcel travels, not before: a record the
+        // api keeps refusing (a key rotation half done) must not hold the delivery up. If the
+        // parcel arrives first, the order goes on, and its last record supersedes this one.
+        let mut shipment = shipment;
+        let mut record = std::pin::pin!(futures::FutureExt::fuse(Self::record_in_read_model(ctx, input)));
+        let delivered = select! {
+            _ = record.as_mut() => None,
+            delivered = shipment.as_mut() => Some(delivered),
         };
-        ctx.state_mut(|s| {
-            s.snapshot.shipment_id = Some(shipment.shipment_id.clone());
-            s.snapshot.tracking_number = Some(shipment.tracking_number.clone());
-        });
-        Self::note(ctx, format!("shipped with {} ({})", shipment.carrier, shipment.tracking_number));
-        Ok(())
+        let delivered = match delivered {
+            Some(delivered) => delivered,
+            None => shipment.await,
+        };
+        match delivered {
+            Ok(_) => {}
+            Err(error) => {
+                let cause = RootCause::of(error.cause(), &error);
+                Self::note(
+                    ctx,
+                    format!("the shipment stopped reporting ({}); the order completes as shipped", cause.message),
+                );
+            }
+        }
     }
 
     /// Writes the order's state to the api's read model (retried until the api takes it): when

@@ -5,9 +5,9 @@ use super::approval::{ApprovalGate, ApprovalState, Decision, OperatorDecision, S
 use super::checkout::{self, CheckoutAnswer, CheckoutRequest};
 use super::compensation::Compensations;
 use super::patches::OUTCOME_NOTICE_PATCH;
-use super::{OrderInput, OrderSnapshot, OrderStatus, visibility};
+use super::{DeliveryView, OrderInput, OrderSnapshot, OrderStatus, visibility};
 use crate::contracts::Address;
-use std::time::{SystemTime, UNIX_EPOCH};
+use crate::shipment::ShipmentProgress;
 use temporalio_common::MemoValue;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
@@ -22,6 +22,8 @@ pub mod messages {
     pub const DECIDE: &str = "decide";
     pub const CHANGE_ADDRESS: &str = "change_address";
     pub const STATUS: &str = "status";
+    pub const SHIPMENT_PROGRESS: &str = "shipment_progress";
+    pub const CHECKOUT: &str = "checkout";
 }
 
 type HandlerError = Box<dyn std::error::Error + Send + Sync>;
@@ -105,6 +107,25 @@ impl OrderWorkflow {
         let options = WaitConditionOptions::builder().cancellation_token(WorkflowCancellationToken::new()).build();
         ctx.wait_condition_with_options(|s: &Self| checkout::settled(&s.snapshot, &s.out_of_stock), options).await?;
         Ok(ctx.state(|s| checkout::answer(&s.snapshot, &s.out_of_stock)))
+    }
+
+    /// The shipment child reports where the parcel is (day 6 and day 8): booked, dispatched,
+    /// out for delivery, a failed attempt, a claim, delivered. Noted in the timeline; the saga
+    /// moves the status itself (`SHIPPED`, then `COMPLETED` once delivered).
+    #[signal(name = "shipment_progress")]
+    pub fn shipment_progress(&mut self, ctx: &mut SyncWorkflowContext<Self>, progress: ShipmentProgress) {
+        let at_ms = now_ms(ctx.workflow_time());
+        self.snapshot.note(at_ms, progress.step.describe(&progress));
+        let claim_id = progress.claim_id.clone().or_else(|| self.snapshot.delivery.as_ref()?.claim_id.clone());
+        self.snapshot.shipment_id.get_or_insert_with(|| progress.shipment_id.clone());
+        self.snapshot.tracking_number.get_or_insert_with(|| progress.tracking_number.clone());
+        self.snapshot.delivery = Some(DeliveryView {
+            step: progress.step,
+            carrier: progress.carrier,
+            tracking_number: progress.tracking_number,
+            claim_id,
+            updated_at_ms: progress.at_ms,
+        });
     }
 
     /// The order as the saga sees it right now: status, reason, approval, timeline.
@@ -242,11 +263,4 @@ impl OrderWorkflow {
     }
 }
 
-/// Workflow time in milliseconds: the start time of the current workflow task, identical on
-/// every replay (unlike `SystemTime::now()`).
-pub(super) fn now_ms(workflow_time: Option<SystemTime>) -> i64 {
-    workflow_time
-        .and_then(|time| time.duration_since(UNIX_EPOCH).ok())
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or_default()
-}
+pub(super) use crate::time::now_ms;

@@ -7,7 +7,8 @@ use crate::contracts::{
     payments::{ChargePurpose, ChargeRequest, PaymentActivities},
 };
 use crate::order::{SignalPayload, retry_policies};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use crate::time::now_ms;
+use std::time::Duration;
 use temporalio_sdk::{ActivityOptions, CancellableFuture, TimerResult, WorkflowContext, workflows::select};
 
 /// The patch that added a receipt e-mail after each successful charge.
@@ -43,10 +44,6 @@ pub enum Ending {
     ContinueAsNew(Box<SubscriptionInput>),
     /// The workflow itself was cancelled (Temporal cancellation).
     Cancelled,
-}
-
-fn now_ms(time: Option<SystemTime>) -> i64 {
-    time.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_millis() as i64).unwrap_or_default()
 }
 
 fn update<W: HasSubscription, R>(ctx: &WorkflowContext<W>, change: impl FnOnce(&mut SubscriptionState) -> R) -> R {

@@ -236,6 +236,7 @@ function drawOrder(order) {
     ["Customer", order.customer_id], ["Total", money(order.total_cents)], ["Reason", order.reason],
     ["Reservation", order.reservation_id], ["Charge", order.charge_id], ["Shipment", order.shipment_id],
     ["Tracking", order.tracking_number],
+    ["Delivery", order.delivery && `${order.delivery.step} (${order.delivery.carrier}${order.delivery.claim_id ? `, claim ${order.delivery.claim_id}` : ""})`],
     ["Approval", order.approval && `${order.approval.state}${order.approval.operator ? ` by ${order.approval.operator}` : ""} (deadline ${order.approval.deadline})`],
   ].filter(([, value]) => value);
   $("#detail-facts").replaceChildren(...facts.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, value)]));
@@ -384,6 +385,52 @@ function showSubscription(subscriptionId) {
   });
 }
 
+// ---- courier -----------------------------------------------------------------------------
+
+const CARRIER_EVENTS = [
+  ["dispatched", "Picked up"],
+  ["out_for_delivery", "Out for delivery"],
+  ["delivery_failed", "Nobody home"],
+  ["delivered", "Delivered"],
+];
+
+async function refreshCourier() {
+  if (!apiKey() || $("#courier").hidden) return;
+  const { shipments } = await api("GET", "/shipments");
+  const rows = shipments.map((parcel) => {
+    const buttons = CARRIER_EVENTS.map(([kind, label]) => el("button", {
+      type: "button",
+      "data-kind": kind,
+      onclick: async (event) => {
+        event.target.disabled = true;
+        try {
+          // One key per click: a retried request is one event, a second click another.
+          await api("POST", `/shipments/${encodeURIComponent(parcel.order_id)}/events`, { kind }, newKey());
+          say(`${label}: reported for order ${parcel.order_id}.`);
+          await refreshCourier();
+        } catch (error) {
+          say(error.message, true);
+        } finally {
+          event.target.disabled = false;
+        }
+      },
+    }, label));
+    return el("tr", { "data-order": parcel.order_id },
+      el("td", {}, el("a", { href: "#", onclick: (e) => { e.preventDefault(); showOrderTab(parcel.order_id); } }, parcel.order_id)),
+      el("td", {}, parcel.carrier),
+      el("td", {}, parcel.tracking_number),
+      el("td", { class: "delivery-state" }, parcel.delivery_state),
+      el("td", {}, parcel.claim_id || ""),
+      el("td", {}, ...buttons));
+  });
+  $("#courier-table tbody").replaceChildren(...rows);
+}
+
+function showOrderTab(orderId) {
+  document.querySelector("nav .tab[data-tab=orders]").click();
+  showOrder(orderId);
+}
+
 // ---- start -------------------------------------------------------------------------------
 
 async function start() {
@@ -407,6 +454,9 @@ async function start() {
   for (const filter of ["#order-source", "#order-status"]) $(filter).addEventListener("change", refreshOrdersNow);
   every("orders", 2000, async () => {
     await refreshOrders();
+  });
+  every("courier", 2000, async () => {
+    await refreshCourier();
   });
 }
 
