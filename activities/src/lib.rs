@@ -11,6 +11,7 @@ pub mod hello;
 pub mod inventory;
 pub mod metrics;
 pub mod notifications;
+pub mod operations;
 pub mod payments;
 pub mod read_model;
 pub mod service_client;
@@ -70,7 +71,13 @@ pub fn register_general(options: &mut WorkerOptions, urls: &ServiceUrls, http: &
         .register_activities(stock_ingestion::StockIngestionActivities::new(client("inventory", &urls.inventory)))
         .register_activities(shipping::ShippingActivities::new(client("shipping", &urls.shipping)))
         .register_activities(notifications::NotificationActivities::new(client("notifications", &urls.notifications)))
-        .register_activities(read_model::ReadModelActivities::new(client("api", &urls.api)));
+        .register_activities(read_model::ReadModelActivities::new(client("api", &urls.api)))
+        .register_activities(operations::OperationsActivities::new(
+            client("api", &urls.api),
+            client("payments", &urls.payments),
+            client("shipping", &urls.shipping),
+            client("notifications", &urls.notifications),
+        ));
 }
 
 /// Registers the payment activities (charge, refund): they get a queue of their own, served
@@ -79,4 +86,12 @@ pub fn register_payments(options: &mut WorkerOptions, urls: &ServiceUrls, http: 
     options.register_activities(payments::PaymentActivities::new(
         ServiceClient::new("payments", &urls.payments, http.clone()).with_bearer(urls.service_key.clone()),
     ));
+}
+
+/// Wall-clock milliseconds since the epoch (activities may read the clock; workflows may not).
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_millis() as i64)
+        .unwrap_or_default()
 }

@@ -159,6 +159,48 @@ impl TaskQueueArgs {
     }
 }
 
+/// The shop's Temporal Schedules (days 1, 6, 12): what `setup-temporal` and `dev` create.
+#[derive(Args, Debug, Clone)]
+pub struct ScheduleArgs {
+    /// Create (or update) the schedules: reconcile, retention, daily report.
+    #[arg(long, env = "SCHEDULES", default_value_t = true, action = clap::ArgAction::Set)]
+    pub schedules: bool,
+    /// How often the reconcile schedule compares the read model with the workflows.
+    #[arg(long, env = "RECONCILE_EVERY", default_value = "5m", value_parser = humantime::parse_duration)]
+    pub reconcile_every: Duration,
+    /// Orders younger than this are left alone by reconcile (they may be mid-write).
+    #[arg(long, env = "RECONCILE_SETTLE", default_value = "2m", value_parser = humantime::parse_duration)]
+    pub reconcile_settle: Duration,
+    /// How far back each reconcile run looks.
+    #[arg(long, env = "RECONCILE_LOOKBACK", default_value = "1day", value_parser = humantime::parse_duration)]
+    pub reconcile_lookback: Duration,
+    /// App rows (finished orders' read model, sent e-mails, carrier events) older than this
+    /// are purged by the retention schedule; the ledger never is.
+    #[arg(long, env = "RETENTION_KEEP", default_value = "90days", value_parser = humantime::parse_duration)]
+    pub retention_keep: Duration,
+    /// Who gets the daily report, comma-separated.
+    #[arg(long, env = "REPORT_RECIPIENTS", default_value = "ops@capstone.local", value_delimiter = ',')]
+    pub report_recipients: Vec<String>,
+    /// How long the Temporal server keeps a closed workflow's history (`setup-temporal` sets
+    /// the namespace's retention; at least a day).
+    #[arg(long, env = "WORKFLOW_RETENTION", default_value = "30days", value_parser = humantime::parse_duration)]
+    pub workflow_retention: Duration,
+}
+
+impl ScheduleArgs {
+    pub fn settings(&self, queues: &TaskQueues) -> Option<crate::temporal::schedules::ScheduleSettings> {
+        self.schedules.then(|| crate::temporal::schedules::ScheduleSettings {
+            task_queue: queues.workflows.clone(),
+            activity_task_queue: queues.activities.clone(),
+            reconcile_every: self.reconcile_every,
+            reconcile_settle: self.reconcile_settle,
+            reconcile_lookback: self.reconcile_lookback,
+            retention_keep: self.retention_keep,
+            report_recipients: self.report_recipients.clone(),
+        })
+    }
+}
+
 /// Sharding by region: a worker for one region polls only that region's queues.
 #[derive(Args, Debug, Clone)]
 pub struct RegionArg {

@@ -1,6 +1,7 @@
 //! `capstone setup-temporal`: prepares a Temporal namespace for the shop (day 10): creates the
-//! custom search attributes the order workflow upserts. Idempotent; run it once per namespace
-//! on any server that `capstone dev` did not start.
+//! custom search attributes the order workflow upserts and the shop's schedules (reconcile,
+//! retention, daily report; `temporal/schedules.rs`). Idempotent; run it once per namespace
+//! and after each deploy, on any server that `capstone dev` did not start.
 //!
 //! Where the operator API is closed (Temporal Cloud: its namespaces' keys may not create
 //! search attributes), it prints the `tcld` command and the Cloud UI steps instead, then checks
@@ -17,6 +18,10 @@ pub struct SetupTemporalArgs {
     /// Print the equivalent `temporal operator` commands instead of running anything.
     #[arg(long)]
     pub print: bool,
+    #[command(flatten)]
+    pub task_queues: crate::config::TaskQueueArgs,
+    #[command(flatten)]
+    pub schedules: crate::config::ScheduleArgs,
 }
 
 pub async fn run(args: SetupTemporalArgs) -> anyhow::Result<()> {
@@ -33,17 +38,45 @@ pub async fn run(args: SetupTemporalArgs) -> anyhow::Result<()> {
     match temporal::search_attributes::register(&client, namespace).await {
         Ok(created) if created.is_empty() => {
             println!("Namespace {namespace} already has every search attribute the shop uses.");
-            Ok(())
         }
         Ok(created) => {
             println!("Created the search attributes {} in namespace {namespace}.", created.join(", "));
-            Ok(())
         }
         Err(error) if temporal::search_attributes::operator_api_closed(&error) => {
-            explain_cloud_steps(&client, namespace).await
+            explain_cloud_steps(&client, namespace).await?
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
     }
+    let retention = args.schedules.workflow_retention;
+    match temporal::namespace::set_retention(&client, namespace, retention).await {
+        Ok(()) => {
+            println!("Namespace {namespace} keeps closed workflows for {}.", humantime::format_duration(retention))
+        }
+        Err(error) if temporal::search_attributes::operator_api_closed(&error) => println!(
+            "This key may not change namespace {namespace}'s retention; set it once with:\n  {}",
+            temporal::namespace::tcld_command(namespace, retention)
+        ),
+        Err(error) => return Err(error),
+    }
+    if let Some(settings) = args.schedules.settings(&args.task_queues.queues()) {
+        match temporal::schedules::ensure(&client, &settings).await {
+            Ok(created) => println!(
+                "Schedules {} are in place in namespace {namespace} (created now: {}).",
+                temporal::schedules::ALL.join(", "),
+                if created.is_empty() { "none".to_owned() } else { created.join(", ") }
+            ),
+            // A read-only key (Temporal Cloud's setup check may use one): the shop runs without
+            // its schedules; say how to get them.
+            Err(error) if temporal::search_attributes::operator_api_closed(&error) => println!(
+                "This key may not create schedules in namespace {namespace} ({error:#}). The shop runs \
+                 without them; run `capstone setup-temporal` once with a key that may write the namespace \
+                 to create {}.",
+                temporal::schedules::ALL.join(", ")
+            ),
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
 }
 
 /// Temporal Cloud (or any server whose operator API this key may not use): the steps, then

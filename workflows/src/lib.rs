@@ -13,6 +13,7 @@ pub mod bench;
 pub mod contracts;
 pub mod hello;
 pub mod ingestion;
+pub mod operations;
 pub mod order;
 pub mod shipment;
 pub mod subscription;

@@ -13,6 +13,7 @@ mod courier;
 mod create_order;
 mod faults;
 pub mod limits;
+mod operations;
 mod order_changes;
 mod order_list;
 mod read_model;

@@ -10,6 +10,7 @@
 //! | `GET /shipments`, `POST /shipments/{order_id}/events` | the courier view: parcels in flight, carrier events (`courier.rs`) |
 //! | `/subscriptions...`            | subscriptions (see `subscriptions.rs`)                 |
 //! | `PUT /internal/orders/{id}`    | the workflow records the order's state (an activity)   |
+//! | `POST /internal/reconcile`, `/purge`, `/totals` | the scheduled operations (`operations.rs`) |
 //! | `POST /codec/encode`, `/decode` | the Web UI's codec endpoint (`codec/endpoint.rs`)     |
 //! | `GET /`, `/console/config`     | the web console (`console/`): a static page, no key    |
 //!
@@ -69,6 +70,9 @@ pub(super) fn routes(state: ApiState) -> Router {
     .route_layer(middleware::from_fn(access::operators_only));
     let services_only = Router::new()
         .route("/internal/orders/{order_id}", put(record_order))
+        .route("/internal/reconcile", post(super::operations::reconcile))
+        .route("/internal/purge", post(super::operations::purge))
+        .route("/internal/totals", post(super::operations::totals))
         // A snapshot is bounded (`OrderSnapshot::timeline`), but larger than an order request.
         .layer(DefaultBodyLimit::max(RECORD_MAX_BODY_BYTES))
         .route_layer(middleware::from_fn(access::services_only));

@@ -53,6 +53,15 @@ pub fn print(banner: &Banner<'_>) {
     } else {
         println!("  worker versioning  off (WORKER_VERSIONING=false)");
     }
+    if args.schedules.schedules {
+        println!(
+            "  schedules          {} every {}, {} daily 03:00 UTC, {} daily 00:05 UTC (Web UI: Schedules)",
+            crate::temporal::schedules::RECONCILE,
+            humantime::format_duration(args.schedules.reconcile_every),
+            crate::temporal::schedules::RETENTION,
+            crate::temporal::schedules::DAILY_REPORT
+        );
+    }
     if !args.region_routes.region_routes.is_empty() {
         let routes: Vec<String> =
             args.region_routes.region_routes.iter().map(|(country, region)| format!("{country}={region}")).collect();

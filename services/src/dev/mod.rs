@@ -61,6 +61,8 @@ pub struct DevArgs {
     #[command(flatten)]
     pub smtp: crate::config::SmtpArgs,
     #[command(flatten)]
+    pub schedules: crate::config::ScheduleArgs,
+    #[command(flatten)]
     pub temporal: TemporalArgs,
     #[command(flatten)]
     pub ui: UiArgs,
@@ -243,6 +245,14 @@ async fn run_shop(
     let created = temporal::search_attributes::register(&client, &connection.namespace).await?;
     if !created.is_empty() {
         println!("Created the search attributes {} on the Temporal server.", created.join(", "));
+    }
+    if let Some(settings) = args.schedules.settings(&args.task_queues.queues()) {
+        temporal::schedules::ensure(&client, &settings).await?;
+    }
+    if let Err(error) =
+        temporal::namespace::set_retention(&client, &connection.namespace, args.schedules.workflow_retention).await
+    {
+        println!("The namespace's workflow retention stays as it was: {error:#}");
     }
     let service_key = args.service_key.keys()?.remove(0);
     let config = ShopConfig {

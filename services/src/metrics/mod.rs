@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod email;
 pub mod http;
 pub mod order_steps;
+pub mod reconcile;
 pub mod sdk;
 pub mod shop;
 

@@ -106,6 +106,7 @@ static SUBSCRIPTIONS_STARTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 pub fn register_all() {
     super::order_steps::register();
     super::email::register();
+    super::reconcile::register();
     for status in ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"] {
         ORDERS_FINISHED.with_label_values(&[status]);
         ORDER_DURATION.with_label_values(&[status]);

@@ -2,6 +2,7 @@
 //! |--------------------------|---------------------------------------------------------------|
 //! | `POST /emails`           | queue an e-mail; idempotent by `message_key`                  |
 //! | `GET /emails?recipient=` | the outbox and each message's delivery (for one recipient)    |
+//! | `POST /internal/purge`   | the retention schedule: delivered or failed e-mails past an age |
 
 use super::store;
 use crate::{
@@ -18,7 +19,10 @@ use capstone_workflows::contracts::notifications::{EmailReceipt, SendEmailReques
 use serde::{Deserialize, Serialize};
 
 pub fn routes(db: Db) -> Router {
-    Router::new().route("/emails", post(send_email).get(list_emails)).with_state(db)
+    Router::new()
+        .route("/emails", post(send_email).get(list_emails))
+        .route("/internal/purge", post(purge))
+        .with_state(db)
 }
 
 async fn send_email(
@@ -48,4 +52,17 @@ struct Outbox {
 
 async fn list_emails(State(db): State<Db>, Query(filter): Query<OutboxFilter>) -> ApiResult<Json<Outbox>> {
     Ok(Json(Outbox { emails: store::list(&db, filter.recipient.as_deref()).await? }))
+}
+
+/// The retention schedule's batch: e-mails that are done (delivered or failed) and old.
+async fn purge(
+    State(db): State<Db>,
+    JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
+) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
+    use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
+    if request.target != PurgeTarget::SentEmails || !(1..=1000).contains(&request.batch) {
+        return Err(ApiError::invalid("invalid_request", "notifications purges sent_emails, in batches of 1..=1000"));
+    }
+    let deleted = store::purge_done(&db, request.older_than_ms, request.batch).await?;
+    Ok(Json(Purged { target: request.target, deleted }))
 }

@@ -151,3 +151,18 @@ pub async fn failed(db: &Db, message_key: &str, error: &str) -> sqlx::Result<()>
     .await?;
     Ok(())
 }
+
+/// Deletes up to `batch` e-mails that are done (delivered or failed) and created before
+/// `older_than_ms`. Queued and sending ones stay, however old: they are still owed.
+pub async fn purge_done(db: &Db, older_than_ms: i64, batch: i64) -> sqlx::Result<i64> {
+    let deleted = sqlx::query(
+        "DELETE FROM notifications_outbox WHERE message_key IN (SELECT message_key FROM notifications_outbox \
+         WHERE status IN ('delivered', 'failed') AND created_at_ms < $1 ORDER BY created_at_ms LIMIT $2)",
+    )
+    .bind(older_than_ms)
+    .bind(batch)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(deleted as i64)
+}

@@ -3,6 +3,8 @@
 //! | `POST /charges`        | take money; idempotent by `idempotency_key`                 |
 //! | `POST /refunds`        | give a charge back (or void its key); idempotent            |
 //! | `GET /ledger?order_id=`| the ledger rows of an order (all rows when absent)          |
+//! | `POST /ledger/charged-orders` | orders charged since a time (the reconcile schedule) |
+//! | `POST /ledger/totals`  | cents charged and refunded in a period (the daily report)   |
 
 use super::{
     providers::{BusyOnFirstAttempt, Provider},
@@ -33,6 +35,8 @@ pub fn routes(db: Db) -> Router {
         .route("/charges", post(charge))
         .route("/refunds", post(refund))
         .route("/ledger", get(ledger))
+        .route("/ledger/charged-orders", post(charged_orders))
+        .route("/ledger/totals", post(totals))
         .with_state(PaymentsState { db, busy: BusyOnFirstAttempt::default() })
 }
 
@@ -104,4 +108,25 @@ fn require_key(key: &str) -> ApiResult<()> {
         return Err(ApiError::invalid("invalid_request", "idempotency keys must be 1 to 200 characters"));
     }
     Ok(())
+}
+
+async fn charged_orders(
+    State(state): State<PaymentsState>,
+    JsonBody(request): JsonBody<capstone_workflows::contracts::operations::ChargedOrdersRequest>,
+) -> ApiResult<Json<capstone_workflows::contracts::operations::ChargedOrders>> {
+    if !(1..=1000).contains(&request.limit) {
+        return Err(ApiError::invalid("invalid_request", "limit must be 1..=1000"));
+    }
+    let order_ids = store::charged_orders(&state.db, request.since_ms, request.limit).await?;
+    Ok(Json(capstone_workflows::contracts::operations::ChargedOrders { order_ids }))
+}
+
+async fn totals(
+    State(state): State<PaymentsState>,
+    JsonBody(request): JsonBody<capstone_workflows::contracts::operations::TotalsRequest>,
+) -> ApiResult<Json<capstone_workflows::contracts::operations::LedgerTotals>> {
+    if request.from_ms >= request.to_ms {
+        return Err(ApiError::invalid("invalid_request", "from_ms must be before to_ms"));
+    }
+    Ok(Json(store::totals(&state.db, request.from_ms, request.to_ms).await?))
 }

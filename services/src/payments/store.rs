@@ -172,3 +172,37 @@ fn as_refund(entry: LedgerEntry) -> Refund {
         _ => Refund { refund_id: entry.entry_id, charge_id: None, amount_cents: 0 },
     }
 }
+
+/// Distinct orders with a charge since `since_ms`, oldest first.
+pub async fn charged_orders(db: &Db, since_ms: i64, limit: i64) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT order_id FROM payments_ledger WHERE kind = 'charge' AND created_at_ms >= $1 \
+         GROUP BY order_id ORDER BY MIN(created_at_ms), order_id LIMIT $2",
+    )
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Cents charged and refunded in `[from_ms, to_ms)`.
+pub async fn totals(
+    db: &Db,
+    from_ms: i64,
+    to_ms: i64,
+) -> sqlx::Result<capstone_workflows::contracts::operations::LedgerTotals> {
+    let sum = |kind: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT CAST(COALESCE(SUM(amount_cents), 0) AS BIGINT) FROM payments_ledger WHERE kind = $1 AND created_at_ms >= $2 AND created_at_ms < $3",
+        )
+        .bind(kind)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(db)
+        .await
+    };
+    Ok(capstone_workflows::contracts::operations::LedgerTotals {
+        charged_cents: sum("charge").await?,
+        refunded_cents: sum("refund").await?,
+    })
+}

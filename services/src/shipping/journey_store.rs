@@ -173,3 +173,20 @@ pub async fn in_transit(db: &Db, limit: i64) -> sqlx::Result<Vec<InTransit>> {
         })
         .collect()
 }
+
+/// Deletes up to `batch` carrier events of delivered parcels whose last event came before
+/// `older_than_ms`, once their workflow was told.
+pub async fn purge_delivered(db: &Db, older_than_ms: i64, batch: i64) -> sqlx::Result<i64> {
+    let deleted = sqlx::query(
+        "DELETE FROM shipping_carrier_events WHERE event_id IN (SELECT e.event_id FROM shipping_carrier_events e \
+         JOIN shipping_shipments s ON s.order_id = e.order_id \
+         WHERE s.delivery_state = 'delivered' AND s.last_event_at_ms < $1 AND e.signalled_at_ms IS NOT NULL \
+         ORDER BY e.received_at_ms LIMIT $2)",
+    )
+    .bind(older_than_ms)
+    .bind(batch)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(deleted as i64)
+}

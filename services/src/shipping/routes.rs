@@ -41,6 +41,7 @@ pub(super) fn routes(state: ShippingState) -> Router {
         .route("/shipments/{order_id}/cancel", post(cancel_shipment))
         .route("/shipments/{order_id}/claims", post(open_claim))
         .route("/carrier/events", post(webhook::receive))
+        .route("/internal/purge", post(purge))
         .with_state(state)
 }
 
@@ -128,4 +129,17 @@ async fn open_claim(
         tracing::info!(%order_id, claim_id = %claim.claim_id, carrier = %shipment.carrier, "claim opened");
     }
     Ok((if opened { StatusCode::CREATED } else { StatusCode::OK }, Json(claim)))
+}
+
+/// The retention schedule's batch: carrier events of parcels delivered before the cut-off.
+async fn purge(
+    State(state): State<ShippingState>,
+    JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
+) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
+    use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
+    if request.target != PurgeTarget::CarrierEvents || !(1..=1000).contains(&request.batch) {
+        return Err(ApiError::invalid("invalid_request", "shipping purges carrier_events, in batches of 1..=1000"));
+    }
+    let deleted = journey_store::purge_delivered(&state.db, request.older_than_ms, request.batch).await?;
+    Ok(Json(Purged { target: request.target, deleted }))
 }

@@ -3,6 +3,8 @@
 pub mod cli_binary;
 pub mod client;
 pub mod dev_server;
+pub mod namespace;
+pub mod schedules;
 pub mod search_attributes;
 
 pub use client::{TemporalConnection, answers, connect};

@@ -18,8 +18,13 @@ pub use versioning::{MakeCurrent, Versioning};
 
 use capstone_activities::ServiceUrls;
 use capstone_workflows::{
-    batch::BatchWorkflow, hello::HelloWorkflow, ingestion::StockIngestionWorkflow, order::OrderWorkflow,
-    shipment::ShipmentWorkflow, subscription::SubscriptionWorkflow,
+    batch::BatchWorkflow,
+    hello::HelloWorkflow,
+    ingestion::StockIngestionWorkflow,
+    operations::{reconcile::ReconcileWorkflow, report::DailyReportWorkflow, retention::RetentionWorkflow},
+    order::OrderWorkflow,
+    shipment::ShipmentWorkflow,
+    subscription::SubscriptionWorkflow,
 };
 use std::{sync::Arc, time::Duration};
 use temporalio_client::Client;
@@ -116,7 +121,11 @@ pub fn workflow_workers(
             .register_workflow::<ShipmentWorkflow>()?
             .register_workflow::<StockIngestionWorkflow>()?
             .register_workflow::<BatchWorkflow>()?
-            .register_workflow::<SubscriptionWorkflow>()?;
+            .register_workflow::<SubscriptionWorkflow>()?
+            // Each scheduled run is a short workflow of its own: pinned like an order.
+            .register_workflow::<ReconcileWorkflow>()?
+            .register_workflow::<RetentionWorkflow>()?
+            .register_workflow::<DailyReportWorkflow>()?;
         Ok(())
     })?];
     if let Some(queue) = subscription_task_queue {

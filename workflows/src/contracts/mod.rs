@@ -10,6 +10,7 @@
 pub mod failures;
 pub mod inventory;
 pub mod notifications;
+pub mod operations;
 pub mod payments;
 pub mod read_model;
 pub mod shipping;
