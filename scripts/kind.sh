@@ -253,6 +253,20 @@ wait_rollouts() {
   done
 }
 
+# Like wait_rollouts, for the optional pieces (metrics-server, Mailpit, Prometheus, Grafana):
+# an overlay without one (KIND_OVERLAY) skips its wait instead of failing on it.
+wait_rollouts_present() {
+  local namespace=$1 target
+  shift
+  for target in "$@"; do
+    if k -n "$namespace" get "$target" >/dev/null 2>&1; then
+      wait_rollouts "$namespace" "$target"
+    else
+      say "no ${target} in this overlay: not waiting for it"
+    fi
+  done
+}
+
 # Renders an overlay with the node's image id as an annotation on the services' pod templates.
 # The tag stays capstone:dev from build to build, so without it an apply would never replace a
 # running pod after a new `load`; with it, a new image rolls the services and the same image
@@ -333,7 +347,7 @@ deploy_overlay() {
   k apply --server-side --force-conflicts -f "$rest"
   say "waiting for PostgreSQL${with_dev_server:+ and the Temporal dev server}, and metrics-server"
   wait_rollouts "$NAMESPACE" statefulset/postgres ${with_dev_server:+deployment/temporal}
-  wait_rollouts kube-system deployment/metrics-server
+  wait_rollouts_present kube-system deployment/metrics-server
   say "waiting for the migration Job (capstone migrate)"
   wait_job "$NAMESPACE" capstone-migrate
   # The api starts only after its init container `setup-temporal` found (or created) the
@@ -353,7 +367,7 @@ deploy_overlay() {
     --namespace "$NAMESPACE" --drain-timeout 0 --version-timeout 0 "${cli[@]}" || status=$?
   ((status == 0 || status == 3)) || die "the workers' rollout failed (above)"
   say "waiting for Mailpit, Prometheus and Grafana"
-  wait_rollouts "$NAMESPACE" deployment/mailpit deployment/prometheus deployment/grafana
+  wait_rollouts_present "$NAMESPACE" deployment/mailpit deployment/prometheus deployment/grafana
   say "deployed"
   print_urls
 }

@@ -134,10 +134,21 @@ pub async fn ensure(client: &Client, settings: &ScheduleSettings) -> anyhow::Res
             Err(ScheduleError::Rpc(status)) if status.code() == temporalio_client::tonic::Code::AlreadyExists => {}
             Err(error) => return Err(anyhow::anyhow!("creating the schedule {}: {error}", wanted.id)),
         }
-        // The catch-up window is not a create option; an existing schedule gets everything
-        // again (an operator's pause stays).
-        let Wanted { action, spec, overlap, catchup_window, .. } = wanted;
-        client
+        update(client, &wanted).await?;
+    }
+    Ok(created)
+}
+
+/// The catch-up window is not a create option, so every schedule is updated after the create
+/// (an existing one gets everything again; an operator's pause stays). Two processes may run
+/// this at once (the api's and the workflow worker's `setup-temporal` init containers): an
+/// update that lost the race ("mismatched conflict token") reads the schedule again.
+async fn update(client: &Client, wanted: &Wanted) -> anyhow::Result<()> {
+    let mut attempt = 1;
+    loop {
+        let (action, spec, overlap, catchup_window) =
+            (wanted.action.clone(), wanted.spec.clone(), wanted.overlap, wanted.catchup_window);
+        let outcome = client
             .get_schedule_handle(wanted.id)
             .update(
                 move |update| {
@@ -149,8 +160,14 @@ pub async fn ensure(client: &Client, settings: &ScheduleSettings) -> anyhow::Res
                 },
                 Default::default(),
             )
-            .await
-            .map_err(|error| anyhow::anyhow!("updating the schedule {}: {error}", wanted.id))?;
+            .await;
+        match outcome {
+            Ok(()) => return Ok(()),
+            Err(error) if attempt < 5 && error.to_string().contains("conflict token") => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+            Err(error) => anyhow::bail!("updating the schedule {}: {error}", wanted.id),
+        }
     }
-    Ok(created)
 }
