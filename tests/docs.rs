@@ -1,5 +1,6 @@
 //! The docs must not drift from the code: every syllabus day has its page, every relative link
-//! in the docs points at a file that exists, every `capstone <command>` they show is a command
+//! in the docs points at a file that exists and every `#anchor` at a heading of its page, no
+//! page tells the project's history instead of the lesson, every `capstone <command>` they show is a command
 //! the binary has, every Rust symbol they name in `code` is in the sources, and every table of
 //! the saga's activity calls is the one the workflow tests assert.
 
@@ -47,7 +48,7 @@ fn markdown(text: &str) -> Markdown {
     let mut in_fence = false;
     let mut block: Vec<&str> = Vec::new();
     for line in text.lines() {
-        if line.trim_start().starts_with("```") {
+        if is_fence(line) {
             if in_fence {
                 page.fenced.extend(commands_of_block(&block));
                 block.clear();
@@ -123,6 +124,174 @@ fn every_relative_link_in_the_docs_points_at_a_file_that_exists() {
         }
     }
     assert!(broken.is_empty(), "links to files that do not exist:\n{}", broken.join("\n"));
+}
+
+/// GitHub's anchor of a heading: lower case, punctuation dropped (but `-` and `_`), spaces
+/// as `-`.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_'))
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+/// The anchors of a page's headings (outside fenced code), with GitHub's `-1`, `-2` for repeats.
+fn anchors(text: &str) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    let mut in_fence = false;
+    for line in text.lines() {
+        if is_fence(line) {
+            in_fence = !in_fence;
+            continue;
+        }
+        let Some(heading) = line.strip_prefix('#') else { continue };
+        if in_fence {
+            continue;
+        }
+        let base = slug(heading.trim_start_matches('#'));
+        let mut anchor = base.clone();
+        let mut repeat = 0;
+        while seen.contains(&anchor) {
+            repeat += 1;
+            anchor = format!("{base}-{repeat}");
+        }
+        seen.insert(anchor);
+    }
+    seen
+}
+
+/// A line that opens or closes a fenced block, also as a list item's first line (`3. ```sh`).
+fn is_fence(line: &str) -> bool {
+    let line = line.trim_start();
+    let line = line.strip_prefix("- ").or_else(|| line.strip_prefix("* ")).unwrap_or(line);
+    let line = match line.split_once(". ") {
+        Some((number, rest)) if !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()) => rest,
+        _ => line,
+    };
+    line.starts_with("```")
+}
+
+/// `page: link` for every link whose `#anchor` names no heading of the page it points at.
+fn broken_anchors(page: &Path, text: &str) -> Vec<String> {
+    let mut broken = Vec::new();
+    for target in links(text) {
+        let Some((path, anchor)) = target.split_once('#') else { continue };
+        let external = ["http://", "https://", "mailto:"].iter().any(|scheme| target.starts_with(scheme));
+        if external || anchor.is_empty() || !(path.is_empty() || path.ends_with(".md")) {
+            continue;
+        }
+        let target_text = if path.is_empty() {
+            text.to_owned()
+        } else {
+            match std::fs::read_to_string(page.parent().unwrap().join(path)) {
+                Ok(text) => text,
+                Err(_) => continue, // the file check reports it
+            }
+        };
+        if !anchors(&target_text).contains(anchor) {
+            broken.push(format!("{}: {target}", page.strip_prefix(repo("")).unwrap_or(page).display()));
+        }
+    }
+    broken
+}
+
+#[test]
+fn every_anchor_in_the_docs_names_a_heading() {
+    let broken: Vec<String> =
+        pages().iter().flat_map(|page| broken_anchors(page, &std::fs::read_to_string(page).unwrap())).collect();
+    assert!(broken.is_empty(), "links to headings that do not exist:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_anchor_check_finds_a_heading_that_is_not_there() {
+    let page = repo("docs/day-01.md");
+    let text = "# Day 1: `capstone` (one)\n\n## Run it\n\n```\n# not a heading\n```\n\n## Run it\n\n\
+                3. ```sh\n   # nor this\n   ```\n\n\
+                [ok](#day-1-capstone-one) [ok](#run-it) [ok](#run-it-1) [gone](#not-a-heading) [gone](#nor-this) \
+                [gone](#walk-it)";
+    assert_eq!(
+        broken_anchors(&page, text),
+        ["docs/day-01.md: #not-a-heading", "docs/day-01.md: #nor-this", "docs/day-01.md: #walk-it"]
+    );
+}
+
+/// `(N tests)` on a line that links one test file (`../tests/NAME.rs`): N must be that file's
+/// number of tests, counted, not typed.
+fn test_count_problems(text: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    for line in text.lines() {
+        let files: Vec<&str> = line
+            .match_indices("(../tests/")
+            .filter_map(|(at, _)| line[at + 1..].split(')').next())
+            .filter(|target| target.ends_with(".rs"))
+            .collect();
+        let Some((before, _)) = line.split_once(" tests)") else { continue };
+        let Some(claimed) = before.rsplit('(').next().and_then(|n| n.trim().parse::<usize>().ok()) else { continue };
+        let [file] = files.as_slice() else { continue };
+        let source = std::fs::read_to_string(repo("docs").join(file)).unwrap_or_default();
+        let counted = source
+            .lines()
+            .filter(|line| {
+                let line = line.trim_start();
+                line.starts_with("#[test]") || line.starts_with("#[tokio::test")
+            })
+            .count();
+        if counted != claimed {
+            problems.push(format!("{file}: the page says {claimed} tests, the file has {counted}"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_test_count_in_the_docs_is_the_file_s() {
+    let problems: Vec<String> =
+        pages().iter().flat_map(|page| test_count_problems(&std::fs::read_to_string(page).unwrap())).collect();
+    assert!(problems.is_empty(), "typed test counts that drifted:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn a_drifted_test_count_is_noticed() {
+    let line = "| activity | [`activities.rs`](../tests/activities.rs) | ... | under 1 s (99 tests) |";
+    assert_eq!(test_count_problems(line).len(), 1);
+}
+
+/// Phrases that tell how the project came to be rather than what the reader is learning.
+const HISTORY_PHRASES: [&str; 6] =
+    ["later issue", "where this was written", "this issue", "previous session", "the first wave", "the second wave"];
+
+fn history_phrases(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut found: Vec<String> =
+        HISTORY_PHRASES.iter().filter(|phrase| lower.contains(*phrase)).map(|phrase| phrase.to_string()).collect();
+    // "issue 7": our own issue numbers (an upstream project's issues are links, `#1234`).
+    let words: Vec<&str> = lower.split_whitespace().collect();
+    for pair in words.windows(2) {
+        if pair[0] == "issue" && pair[1].trim_end_matches(|c: char| !c.is_ascii_digit()).parse::<u32>().is_ok() {
+            found.push(format!("{} {}", pair[0], pair[1]));
+        }
+    }
+    found
+}
+
+#[test]
+fn no_page_tells_the_project_s_history_instead_of_the_lesson() {
+    let mut found = Vec::new();
+    for page in pages() {
+        for phrase in history_phrases(&std::fs::read_to_string(&page).unwrap()) {
+            found.push(format!("{}: {phrase:?}", page.strip_prefix(repo("")).unwrap_or(&page).display()));
+        }
+    }
+    assert!(found.is_empty(), "phrases about the project's history, not the lesson:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_history_check_finds_an_issue_number_and_a_phrase() {
+    assert_eq!(history_phrases("As issue 7 asked, a later issue adds it."), ["later issue", "issue 7"]);
+    assert!(history_phrases("The issue is that a retry repeats the step (sdk-core #1234).").is_empty());
 }
 
 #[test]
