@@ -172,12 +172,7 @@ pub(super) async fn purge(
     State(state): State<ApiState>,
     JsonBody(request): JsonBody<PurgeRequest>,
 ) -> ApiResult<Json<Purged>> {
-    if request.target != PurgeTarget::FinishedOrders || !(1..=MAX_LIMIT).contains(&request.batch) {
-        return Err(ApiError::invalid(
-            "invalid_request",
-            format!("the api purges finished_orders, in batches of 1..={MAX_LIMIT}"),
-        ));
-    }
+    request.check(PurgeTarget::FinishedOrders).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
     let deleted = read_model::purge_finished(&state.db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }

@@ -60,9 +60,7 @@ async fn purge(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
     use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
-    if request.target != PurgeTarget::SentEmails || !(1..=1000).contains(&request.batch) {
-        return Err(ApiError::invalid("invalid_request", "notifications purges sent_emails, in batches of 1..=1000"));
-    }
+    request.check(PurgeTarget::SentEmails).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
     let deleted = store::purge_done(&db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }

@@ -137,9 +137,7 @@ async fn purge(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
     use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
-    if request.target != PurgeTarget::CarrierEvents || !(1..=1000).contains(&request.batch) {
-        return Err(ApiError::invalid("invalid_request", "shipping purges carrier_events, in batches of 1..=1000"));
-    }
+    request.check(PurgeTarget::CarrierEvents).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
     let deleted = journey_store::purge_delivered(&state.db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }

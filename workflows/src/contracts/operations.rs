@@ -117,6 +117,20 @@ pub struct PurgeRequest {
     pub batch: i64,
 }
 
+impl PurgeRequest {
+    /// The largest batch an owner deletes in one call.
+    pub const MAX_BATCH: i64 = 1000;
+
+    /// What each owner checks before it deletes anything: the request names what `owner`
+    /// purges, in a batch of `1..=MAX_BATCH` rows. The error names what was wrong.
+    pub fn check(&self, owner: PurgeTarget) -> Result<(), String> {
+        if self.target != owner || !(1..=Self::MAX_BATCH).contains(&self.batch) {
+            return Err(format!("this service purges {}, in batches of 1..={}", owner.as_str(), Self::MAX_BATCH));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Purged {
     pub target: PurgeTarget,
