@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::{TestShop, orders};
 use temporalio_client::WorkflowExecutionStatus;
+use temporalio_common::protos::temporal::api::history::v1::history_event::Attributes;
 use tokio::time::Instant;
 
 fn batch_body(count: u32, window: u32) -> Value {
@@ -98,6 +99,21 @@ async fn a_batch_larger_than_one_run_continues_as_new_with_its_aggregate() {
     assert_eq!(batch["charged_cents"], 25 * 1200, "the aggregate survived both continue-as-new");
     let history = shop.history(batch["workflow_id"].as_str().unwrap()).await;
     assert!(history.len() < 200, "the last run's history stays small: {} events", history.len());
+
+    // The aggregate it carried in: MessagePack (the batch's own payload encoding, day 10),
+    // encrypted by the codec on top, and smaller than the same value as JSON.
+    let Some(Attributes::WorkflowExecutionStartedEventAttributes(started)) = &history[0].attributes else {
+        panic!("the history starts with WorkflowExecutionStarted")
+    };
+    let stored = started.input.as_ref().expect("an input").payloads[0].clone();
+    assert_eq!(stored.metadata["encoding"], b"binary/encrypted", "the server holds ciphertext");
+    let packed = capstone::codec::EncryptionCodec::new(support::test_keys()).decrypt(stored).expect("it opens");
+    assert_eq!(packed.metadata["encoding"], capstone_workflows::payloads::ENCODING.as_bytes());
+    let value = capstone_workflows::payloads::as_json(&packed).expect("MessagePack");
+    assert_eq!(value["progress"]["charged_cents"], 20 * 1200, "two runs' aggregate carried in: {value}");
+    let json = serde_json::to_vec(&value).unwrap().len();
+    println!("the third run's input: MessagePack {} B, as JSON {json} B", packed.data.len());
+    assert!(packed.data.len() < json, "MessagePack {} B, JSON {json} B", packed.data.len());
     shop.stop().await;
 }
 

@@ -10,6 +10,7 @@ use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
     order::{OrderLine, OrderSettings, OrderSnapshot, OrderStatus, OrderWorkflow, PaymentDetails, SignalPayload},
+    payloads::Packed,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -61,8 +62,8 @@ async fn a_batch_child_never_runs_under_an_id_that_already_exists() {
             hello.unwrap().get_result(WorkflowGetResultOptions::default()).await.unwrap();
             let options =
                 WorkflowStartOptions::new(shop.queues().workflows.clone(), format!("batch-{batch_id}")).build();
-            let batch = shop.client.start_workflow(BatchWorkflow::run, input, options).await.unwrap();
-            batch.get_result(WorkflowGetResultOptions::default()).await.unwrap()
+            let batch = shop.client.start_workflow(BatchWorkflow::run, Packed(input), options).await.unwrap();
+            batch.get_result(WorkflowGetResultOptions::default()).await.unwrap().0
         })
         .await;
     assert_eq!(progress.by_status.get("FAILED"), Some(&1), "{progress:?}");

@@ -21,6 +21,7 @@ use capstone_workflows::{
         CheckoutRequest, Decision, OperatorDecision, OrderStatus, OrderWorkflow, SHIPMENT_JOURNEY_PATCH,
         SHIPMENT_UNDO_PATCH,
     },
+    payloads::Packed,
     shipment::ShipmentWorkflow,
     subscription::{
         CancelRequest, SubscriptionInput, SubscriptionWorkflow,
@@ -475,9 +476,12 @@ async fn record_batch() {
             progress: BatchProgress::default(),
         };
         let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), "batch-recorded").build();
-        let handle = shop.client.start_workflow(BatchWorkflow::run, input, options).await.unwrap();
+        let handle = shop.client.start_workflow(BatchWorkflow::run, Packed(input), options).await.unwrap();
         handle.get_result(WorkflowGetResultOptions::default()).await.unwrap();
         save(&shop, "batch-recorded", "batch-three-children").await;
+        // The same batch with its input and result in MessagePack (workflows/src/payloads.rs):
+        // `batch-three-children.json` keeps the JSON of before, and both must replay.
+        save(&shop, "batch-recorded", "batch-packed").await;
     })
     .await;
     shop.stop().await;

@@ -15,6 +15,7 @@ pub mod hello;
 pub mod ingestion;
 pub mod operations;
 pub mod order;
+pub mod payloads;
 pub mod shipment;
 pub mod subscription;
 pub mod task_queues;

@@ -14,6 +14,7 @@ use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy, batch_workflow_id},
     contracts::Address,
     order::PaymentDetails,
+    payloads::Packed,
 };
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -141,7 +142,7 @@ pub(super) async fn create_batch(
         .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
         .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
         .build();
-    match state.temporal.start_workflow(BatchWorkflow::run, input, options).await {
+    match state.temporal.start_workflow(BatchWorkflow::run, Packed(input), options).await {
         Ok(_) => crate::metrics::shop::batch_started(request.count),
         Err(WorkflowStartError::AlreadyStarted { .. }) => {}
         Err(error) => {

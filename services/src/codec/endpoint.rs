@@ -4,6 +4,10 @@
 //! what comes back, so an operator reads orders in the UI while the server stores only
 //! ciphertext. Mounted by the api behind operator keys and CORS for the UI's origin
 //! (`api/routes.rs`); docs/day-10.md has the UI setting.
+//!
+//! Decoding is for people: a payload our converter wrote as MessagePack (the batch's,
+//! `capstone_workflows::payloads`) comes back as JSON, which the UI and the CLI show as a
+//! document; its metadata keeps the original encoding under `decoded-from`.
 
 use super::{EncryptionCodec, aes::CodecError};
 use crate::http::{ApiError, ApiResult, JsonBody};
@@ -39,7 +43,16 @@ pub async fn decode(
     State(codec): State<EncryptionCodec>,
     JsonBody(body): JsonBody<JsonPayloads>,
 ) -> ApiResult<Json<JsonPayloads>> {
-    convert(body, |payload| codec.decrypt(payload))
+    convert(body, |payload| codec.decrypt(payload).map(for_people))
+}
+
+/// A MessagePack payload as JSON (what the UI can show); any other payload as it is.
+fn for_people(payload: Payload) -> Payload {
+    let Some(value) = capstone_workflows::payloads::as_json(&payload) else { return payload };
+    let mut metadata = payload.metadata;
+    let original = metadata.insert("encoding".to_owned(), b"json/plain".to_vec()).unwrap_or_default();
+    metadata.insert("decoded-from".to_owned(), original);
+    Payload { metadata, data: serde_json::to_vec(&value).unwrap_or_default(), ..Payload::default() }
 }
 
 fn convert(
@@ -77,5 +90,29 @@ pub fn to_json(payload: &Payload) -> JsonPayload {
     JsonPayload {
         metadata: payload.metadata.iter().map(|(key, value)| (key.clone(), BASE64.encode(value))).collect(),
         data: BASE64.encode(&payload.data),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use capstone_workflows::payloads::{ENCODING, Packed};
+    use temporalio_common::data_converters::{
+        GenericPayloadConverter, PayloadConverter, SerializationContext, SerializationContextData,
+    };
+
+    #[test]
+    fn a_messagepack_payload_is_shown_as_json_and_others_as_they_are() {
+        let converter = PayloadConverter::default();
+        let context = SerializationContext::new(&SerializationContextData::None, &converter);
+        let value = serde_json::json!({"batch_id": "bat-1", "count": 3, "completed_orders": ["bat-1-00000"]});
+        let packed = converter.to_payload(&context, &Packed(value.clone())).unwrap();
+        assert_eq!(packed.metadata["encoding"], ENCODING.as_bytes());
+        let shown = for_people(packed);
+        assert_eq!(shown.metadata["encoding"], b"json/plain");
+        assert_eq!(shown.metadata["decoded-from"], ENCODING.as_bytes());
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&shown.data).unwrap(), value);
+        let plain = converter.to_payload(&context, &value).unwrap();
+        assert_eq!(for_people(plain.clone()), plain, "JSON payloads pass unchanged");
     }
 }

@@ -10,7 +10,9 @@ pub use keys::KeyRing;
 
 use temporalio_common::data_converters::{DataConverter, DefaultFailureConverter, PayloadConverter};
 
-/// The data converter of every client, worker and replayer: JSON, then encryption.
+/// The data converter of every client, worker and replayer: the SDK's composite payload
+/// converter (a wrapper type's own encoding first, such as the batch's MessagePack in
+/// `capstone_workflows::payloads`, then JSON for every other type), then encryption.
 pub fn data_converter(keys: &KeyRing) -> DataConverter {
     DataConverter::new(
         PayloadConverter::default(),

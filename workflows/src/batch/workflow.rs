@@ -4,6 +4,7 @@
 use super::model::{BatchInput, BatchProgress, BatchState, ChildOutcome};
 use crate::contracts::payments::{PaymentActivities, RefundRequest};
 use crate::order::{OrderWorkflow, order_workflow_id, retry_policies};
+use crate::payloads::Packed;
 use std::time::Duration;
 use temporalio_macros::{workflow, workflow_methods};
 use temporalio_sdk::{
@@ -21,15 +22,17 @@ pub struct BatchWorkflow {
 
 #[workflow_methods]
 impl BatchWorkflow {
+    /// The input and the result are [`Packed`]: MessagePack, the payloads that grow with a
+    /// batch (the aggregate it carries from run to run).
     #[init]
-    pub fn new(_ctx: &WorkflowContextView, input: BatchInput) -> Self {
+    pub fn new(_ctx: &WorkflowContextView, Packed(input): Packed<BatchInput>) -> Self {
         let mut progress = input.progress.clone();
         progress.runs += 1;
         Self { input, progress, started_this_run: 0 }
     }
 
     #[run(name = "BatchWorkflow")]
-    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<BatchProgress> {
+    pub async fn run(ctx: &mut WorkflowContext<Self>) -> WorkflowResult<Packed<BatchProgress>> {
         let input = ctx.state(|s| s.input.clone());
         // One token for every child: cancelling it cancels all of them at once (rollback).
         // It is a child of the workflow's own token, so cancelling the batch reaches them too.
@@ -46,7 +49,7 @@ impl BatchWorkflow {
         if ctx.state(|s| s.progress.state == BatchState::RollingBack) {
             Self::refund_completed(ctx, &input).await;
             ctx.state_mut(|s| s.progress.state = BatchState::RolledBack);
-            return Ok(ctx.state(|s| s.progress.clone()));
+            return Ok(Packed(ctx.state(|s| s.progress.clone())));
         }
         if ctx.cancellation_token().is_cancelled() {
             ctx.state_mut(|s| s.progress.state = BatchState::Cancelled);
@@ -56,10 +59,10 @@ impl BatchWorkflow {
         if progress.next_index < input.count {
             // Every child of this run has finished: carry the aggregate into a fresh history.
             let next = BatchInput { progress, ..input };
-            match ctx.continue_as_new(next, ContinueAsNewOptions::default())? {}
+            match ctx.continue_as_new(Packed(next), ContinueAsNewOptions::default())? {}
         }
         ctx.state_mut(|s| s.progress.state = BatchState::Completed);
-        Ok(ctx.state(|s| s.progress.clone()))
+        Ok(Packed(ctx.state(|s| s.progress.clone())))
     }
 
     /// Counts so far: done, running, failed, money moved, what was rolled back.
