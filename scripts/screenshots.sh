@@ -27,6 +27,8 @@ screenshots of the Temporal Web UI and of the web console (docs/day-*.md show th
   web-ui-decrypted-payloads.png an order's input and result through the codec       day 10
   console-orders.png            the web console's Orders tab                        day 13
   console-order-detail.png      the console's detail of the order awaiting approval day 13
+  web-ui-schedules.png          the Schedules page: the shop's three schedules       day 1
+  web-ui-schedule-reconcile.png capstone-reconcile after one triggered run          day 1
 
 Options:
   --out DIR        where the PNGs go (default: docs/img)
@@ -507,5 +509,27 @@ click web-ui-continued-as-new All
 wait_for web-ui-continued-as-new "Workflow Execution Continued As New"
 scroll_to web-ui-continued-as-new a "Back to Workflows"
 save web-ui-continued-as-new
+
+# ---------------------------------------------------------------------------------------------
+# 7. The shop's Temporal Schedules (day 1), and one run of reconcile, triggered.
+
+say "web-ui-schedules: the Schedules page, the shop's three schedules"
+open_page "$UI/namespaces/default/schedules"
+wait_for web-ui-schedules capstone-reconcile capstone-retention capstone-daily-report
+save web-ui-schedules
+
+say "Triggering one run of capstone-reconcile"
+"$TEMPORAL_CLI" schedule trigger --schedule-id capstone-reconcile --address "$TEMPORAL_ADDR" >/dev/null
+deadline=$((SECONDS + 60))
+until "$TEMPORAL_CLI" workflow list --address "$TEMPORAL_ADDR" -o json \
+  --query "WorkflowType = 'ReconcileWorkflow' AND ExecutionStatus = 'Completed'" | jq -es 'flatten(1) | length > 0' >/dev/null; do
+  [ $SECONDS -lt $deadline ] || die "web-ui-schedule-reconcile: no reconcile run completed within 60 s"
+  sleep 1
+done
+
+say "web-ui-schedule-reconcile: capstone-reconcile's page, its policies and the run"
+open_page "$UI/namespaces/default/schedules/capstone-reconcile"
+wait_for web-ui-schedule-reconcile capstone-reconcile Skip "reconcile-"
+save web-ui-schedule-reconcile
 
 say "Done: ${#SAVED[@]} pictures in $OUT (${SAVED[*]}); stopping everything"

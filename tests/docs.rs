@@ -665,3 +665,63 @@ fn every_environment_variable_of_the_binary_is_in_the_configuration_table() {
     let missing: Vec<&String> = variables.iter().filter(|variable| !table.contains(&format!("`{variable}`"))).collect();
     assert!(missing.is_empty(), "environment variables missing from docs/architecture.md's configuration: {missing:?}");
 }
+
+/// A day page's core (its opening, before the first `## `, and the `## ` sections its
+/// table's `core` row links to) is a lesson of about 1,500 words of prose at most; detail
+/// belongs to the deep dive. Code, tables and pictures do not count.
+const CORE_PROSE_WORDS: usize = 1_550;
+
+/// The prose words of a page's core.
+fn core_prose_words(text: &str) -> usize {
+    let core_row = text.lines().find(|line| line.starts_with("| core |")).unwrap_or_default();
+    let core: BTreeSet<String> =
+        core_row.split("](#").skip(1).filter_map(|rest| rest.split(')').next()).map(str::to_owned).collect();
+    let mut words = 0;
+    let mut in_core = true; // the opening counts
+    let mut in_fence = false;
+    for line in text.lines() {
+        if is_fence(line) {
+            in_fence = !in_fence;
+            continue;
+        }
+        if in_fence {
+            continue;
+        }
+        if let Some(heading) = line.strip_prefix("## ") {
+            in_core = core.contains(&slug(heading));
+            continue;
+        }
+        let trimmed = line.trim_start();
+        if in_core && !trimmed.starts_with('|') && !trimmed.starts_with("![") {
+            words += line.split_whitespace().count();
+        }
+    }
+    words
+}
+
+#[test]
+fn every_day_page_s_core_is_short_enough_to_teach_from() {
+    let mut long = Vec::new();
+    for page in pages().into_iter().filter(|page| page.to_string_lossy().contains("/docs/day-")) {
+        let text = std::fs::read_to_string(&page).unwrap();
+        let words = core_prose_words(&text);
+        assert!(words > 300, "{}: a core row that names its sections ({words} words)", page.display());
+        if words > CORE_PROSE_WORDS {
+            long.push(format!("{}: {words} words", page.strip_prefix(repo("")).unwrap_or(&page).display()));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "cores longer than {CORE_PROSE_WORDS} words of prose (move detail to the deep dive):\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn a_core_that_grew_is_noticed() {
+    let page = "| core | [Idea](#idea) |\n|---|\n\nOpening words.\n\n## Idea\n\n".to_owned();
+    let short = core_prose_words(&page);
+    let long = format!("{page}{}\n\n```\nnot counted\n```\n\n## Later\n\nnot counted either\n", "word ".repeat(2_000));
+    assert_eq!(short, 2, "the opening counts, the table does not");
+    assert_eq!(core_prose_words(&long), 2_002, "a core section counts; code and other sections do not");
+}
