@@ -3,6 +3,8 @@
 
 mod support;
 
+use capstone_workflows::batch::child_order_id;
+use capstone_workflows::order::order_workflow_id;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -78,8 +80,8 @@ async fn a_batch_of_100_orders_fans_out_and_aggregates_every_child() {
     assert_eq!(ledger_totals(&shop, batch_id).await, (100, 100 * 1200, 0), "one charge per child");
     assert_eq!(shop.stock("CB-004").await, cables - 100);
     // Children have derived ids: the first and the last exist and completed.
-    for index in ["00000", "00099"] {
-        let child = format!("order-{batch_id}-{index}");
+    for index in [0, 99] {
+        let child = order_workflow_id(&child_order_id(batch_id, index));
         assert_eq!(shop.workflow_status(&child).await, Some(WorkflowExecutionStatus::Completed), "{child}");
     }
     shop.stop().await;

@@ -6,6 +6,7 @@
 
 mod support;
 
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::order::{CheckoutRequest, OrderWorkflow, checkout::IDEMPOTENCY_KEY_REUSED};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,7 +20,7 @@ use temporalio_common::protos::temporal::api::enums::v1::EventType;
 
 /// How many times the order's history records an accepted update.
 async fn updates_accepted(shop: &TestShop, order_id: &str) -> usize {
-    shop.history(&format!("order-{order_id}"))
+    shop.history(&order_workflow_id(order_id))
         .await
         .iter()
         .filter(|event| event.event_type() == EventType::WorkflowExecutionUpdateAccepted)
@@ -131,13 +132,13 @@ async fn another_request_under_the_same_key_is_refused_before_it_is_written() {
         // And at the workflow, for a client that skips the api (or a row not written yet):
         // the checkout's validator refuses another fingerprint, and nothing reaches the history.
         let updates = async || {
-            let history = shop.history(&format!("order-{order_id}")).await;
+            let history = shop.history(&order_workflow_id(&order_id)).await;
             history.iter().filter(|event| format!("{:?}", event.event_type()).contains("Update")).count()
         };
         let before = updates().await;
         let options = WorkflowUpdateWithStartOptions::new(
             shop.queues().workflows.clone(),
-            format!("order-{order_id}"),
+            order_workflow_id(&order_id),
             WorkflowIdConflictPolicy::UseExisting,
         )
         .update_id("checkout-someone-else")
@@ -200,7 +201,7 @@ async fn a_client_that_will_not_wait_gets_202_at_once_and_so_does_a_slow_checkou
     })
     .await;
     let completed = shop
-        .history(&format!("order-{slow_id}"))
+        .history(&order_workflow_id(&slow_id))
         .await
         .iter()
         .filter(|event| event.event_type() == EventType::WorkflowExecutionUpdateCompleted)

@@ -725,3 +725,13 @@ fn a_core_that_grew_is_noticed() {
     assert_eq!(short, 2, "the opening counts, the table does not");
     assert_eq!(core_prose_words(&long), 2_002, "a core section counts; code and other sections do not");
 }
+
+/// docs/performance.md shows the benchmark's targets as `capstone bench` judges them.
+#[test]
+fn every_benchmark_target_is_the_one_performance_md_shows() {
+    let page = std::fs::read_to_string(repo("docs/performance.md")).unwrap();
+    for target in capstone::bench::targets::ALL {
+        let cell = format!("| {} |", target.label());
+        assert!(page.contains(&cell), "docs/performance.md shows no target `{cell}` ({})", target.figure);
+    }
+}

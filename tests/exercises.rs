@@ -14,6 +14,7 @@ mod support;
 
 use capstone::api::api_keys::Role;
 use capstone_workflows::hello::{HelloInput, HelloWorkflow};
+use capstone_workflows::order::order_workflow_id;
 use reqwest::StatusCode;
 use std::{path::Path, process::Output, time::Duration};
 use support::{TestShop, history};
@@ -165,7 +166,7 @@ async fn day_03_an_unknown_mailbox_fails_the_email_once_and_not_the_order() {
         notes.iter().any(|note| note.starts_with("confirmation e-mail failed for good")),
         "the timeline notes the final failure: {notes:?}"
     );
-    let events = shop.history(&format!("order-{order_id}")).await;
+    let events = shop.history(&order_workflow_id(&order_id)).await;
     let sends: Vec<_> =
         history::activity_runs(&events).into_iter().filter(|run| run.name == "notifications.send_email").collect();
     assert_eq!(sends.len(), 1, "one e-mail activity: {sends:?}");
@@ -360,7 +361,7 @@ async fn day_05_operators_leave_notes_through_an_update_with_a_validator() {
         };
         let accepted = shop.place(&support::orders::large()).await;
         let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-        let workflow_id = format!("order-{order_id}");
+        let workflow_id = order_workflow_id(&order_id);
         shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
 
         let (status, answer) = note(shop.http.clone(), order_id.clone(), "customer called, ships Monday".into()).await;
@@ -446,7 +447,7 @@ async fn day_06_an_undecided_order_reminds_the_operators_halfway_to_its_deadline
         })
         .await;
 
-    let events = shop.history(&format!("order-{undecided}")).await;
+    let events = shop.history(&order_workflow_id(&undecided)).await;
     let timers: Vec<f64> = events
         .iter()
         .filter_map(|event| match &event.attributes {
@@ -473,7 +474,7 @@ async fn day_06_an_undecided_order_reminds_the_operators_halfway_to_its_deadline
         "exactly one reminder (message key ORDER:approval-reminder)"
     );
     assert_eq!(reminders(shop.emails(&approved).await), 0, "an order approved before halfway sends none");
-    let approved_events = shop.history(&format!("order-{approved}")).await;
+    let approved_events = shop.history(&order_workflow_id(&approved)).await;
     // Decided before halfway: no timer fires (one may start and be cancelled, or, decided
     // before the wait began, none starts at all).
     let fired = kinds(&approved_events).into_iter().filter(|kind| *kind == EventType::TimerFired).count();
@@ -560,7 +561,7 @@ async fn day_07_an_inventory_outage_is_waited_out_and_a_refusal_is_not() {
         })
         .await;
     async fn reservation(shop: &TestShop, order: &serde_json::Value) -> history::ActivityRun {
-        let workflow_id = format!("order-{}", order["order_id"].as_str().unwrap());
+        let workflow_id = order_workflow_id(order["order_id"].as_str().unwrap());
         history::activity_runs(&shop.history(&workflow_id).await)
             .into_iter()
             .find(|run| run.name == "inventory.reserve_stock")
@@ -630,7 +631,7 @@ async fn day_04_emails_run_on_a_queue_of_their_own() {
     let shop = TestShop::start().await;
     let order = shop.place_and_finish(&support::orders::example()).await;
     assert_eq!(order["status"], "COMPLETED", "{order}");
-    let events = shop.history(&format!("order-{}", order["order_id"].as_str().unwrap())).await;
+    let events = shop.history(&order_workflow_id(order["order_id"].as_str().unwrap())).await;
     let runs = history::activity_runs(&events);
     let email = runs.iter().find(|run| run.name == "notifications.send_email").expect("an e-mail");
     assert_eq!(email.task_queue, "order-emails", "the e-mail is scheduled on its own queue: {email:?}");

@@ -94,7 +94,7 @@ async fn reconcile(cluster: &Cluster, records: &[OrderRecord], initial_stock: &B
                 order_id: record.order_id.clone().expect("every order was accepted"),
                 lines: vec![(sku.to_owned(), 1)],
                 total_cents: record.total_cents,
-                seen_status: Some(record.outcome.clone()),
+                seen_status: Some(record.outcome.as_str().to_owned()),
             }
         })
         .collect();

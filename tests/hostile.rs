@@ -6,6 +6,8 @@
 mod support;
 
 use capstone::api::{api_keys::Role, limits::LimitSettings};
+use capstone_workflows::batch::child_order_id;
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
@@ -26,7 +28,8 @@ async fn a_batch_child_never_runs_under_an_id_that_already_exists() {
     let shop = TestShop::start().await;
     let batch_id = "b-probe";
     let squatter =
-        WorkflowStartOptions::new(shop.queues().workflows.clone(), format!("order-{batch_id}-00000")).build();
+        WorkflowStartOptions::new(shop.queues().workflows.clone(), order_workflow_id(&child_order_id(batch_id, 0)))
+            .build();
     let template = OrderTemplate {
         customer_prefix: "bulk".into(),
         email: "bulk@example.com".into(),

@@ -7,6 +7,8 @@
 
 mod support;
 
+use capstone_workflows::order::order_workflow_id;
+use capstone_workflows::shipment::shipment_workflow_id;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -85,7 +87,7 @@ async fn an_order_follows_its_parcel_to_the_door_and_completes_when_delivered() 
         assert_eq!(delivery_state(&shop, &order_id).await, "delivered");
         let events = carrier_events(&shop, &order_id).await;
         assert!(events.len() >= 3, "{events:?}");
-        let order_workflow = format!("order-{order_id}");
+        let order_workflow = order_workflow_id(&order_id);
         let shipment_workflow = format!("{order_workflow}-shipment");
         // At least one signal per event: the relay may pass on an event whose webhook signal was
         // slow (at least once); the workflow takes each event id once, as the reports show.
@@ -120,7 +122,7 @@ async fn a_redelivered_webhook_is_one_event() {
         assert_eq!(again, StatusCode::OK, "{answer}");
         assert_eq!(answer["duplicate"], true);
         assert_eq!(carrier_events(&shop, &order_id).await.len(), 1, "one row");
-        let shipment_workflow = format!("order-{order_id}-shipment");
+        let shipment_workflow = shipment_workflow_id(&order_workflow_id(&order_id));
         assert_eq!(signals(&shop, &shipment_workflow, "carrier_event").await, 1, "one signal");
 
         // What a carrier gets wrong is refused and changes nothing.

@@ -13,6 +13,7 @@
 
 mod support;
 
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::{
     batch::{BatchInput, BatchProgress, BatchWorkflow, OrderTemplate, RollbackPolicy},
     hello::{HelloInput, HelloWorkflow},
@@ -153,9 +154,9 @@ async fn record_histories() {
     );
     let start = |shop: &FakeShop, order_id: &str, total: i64, approval_secs: u64| {
         let input = shop.order(order_id, total, approval_secs);
-        let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), format!("order-{order_id}")).build();
+        let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), order_workflow_id(order_id)).build();
         let client = shop.client.clone();
-        let workflow_id = format!("order-{order_id}");
+        let workflow_id = order_workflow_id(order_id);
         async move {
             client.start_workflow(OrderWorkflow::run, input, options).await.unwrap();
             client.get_workflow_handle::<OrderWorkflow>(workflow_id)
@@ -276,7 +277,7 @@ async fn record_histories() {
         let shop = FakeShop::start(script).await;
         shop.with_workers(|| async {
             start(&shop, order_id, 5_000, 60).await.get_result(result()).await.unwrap();
-            save(&shop, &format!("order-{order_id}"), name).await;
+            save(&shop, &order_workflow_id(order_id), name).await;
         })
         .await;
         shop.stop().await;
@@ -340,7 +341,7 @@ async fn record_subscription_stages() {
                 let options = register(temporalio_sdk::WorkerOptions::new(task_queue).build());
                 capstone::workers::RunnableWorker {
                     worker: temporalio_sdk::Worker::new(&runtime, shop.client.clone(), options).unwrap(),
-                    kind: "workflow",
+                    kind: capstone::workers::WorkerKind::Workflow,
                     slots: 10,
                     claim: None,
                     stats: Default::default(),
@@ -416,7 +417,7 @@ async fn record_journeys() {
         ] {
             let mut input = shop.order(order_id, 5_000, 60);
             input.settings.delivery = Some(DeliverySettings { deadline_secs });
-            let workflow_id = format!("order-{order_id}");
+            let workflow_id = order_workflow_id(order_id);
             let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), workflow_id.clone()).build();
             shop.client.start_workflow(OrderWorkflow::run, input, options).await.unwrap();
             let handle = shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id.clone());

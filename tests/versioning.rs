@@ -8,6 +8,7 @@
 mod support;
 
 use capstone::workers::{self, MakeCurrent, RunnableWorker, Versioning, WorkerTuning};
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::{
     contracts::inventory::{InventoryActivities, ReserveStockRequest},
     hello::{HelloInput, HelloWorkflow},
@@ -116,7 +117,7 @@ fn workers_of(
     options.register_workflow::<HelloWorkflow>().unwrap();
     let orders = RunnableWorker {
         worker: Worker::new(runtime, shop.client.clone(), options).unwrap(),
-        kind: "workflow",
+        kind: capstone::workers::WorkerKind::Workflow,
         slots: 10,
         stats: Default::default(),
         claim: None,
@@ -321,7 +322,7 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next_and
             for order_id in &waiting {
                 let done = shop.wait_until_final(order_id).await;
                 assert_eq!(done["status"], "COMPLETED", "{done}");
-                assert_eq!(builds_that_ran(&shop, &format!("order-{order_id}")).await, ["v1"]);
+                assert_eq!(builds_that_ran(&shop, &order_workflow_id(order_id)).await, ["v1"]);
                 assert_eq!(shop.ledger(order_id).await.len(), 1, "charged once, on v1");
             }
 

@@ -4,6 +4,7 @@
 mod support;
 
 use capstone::api::api_keys::Role;
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::{
     contracts::Address,
     order::{
@@ -107,7 +108,7 @@ async fn orders_are_found_by_status_customer_and_total_through_visibility() {
     // anything visibility keeps (search attributes and memo).
     let description = shop
         .client
-        .get_workflow_handle::<OrderWorkflow>(format!("order-{ada}"))
+        .get_workflow_handle::<OrderWorkflow>(order_workflow_id(&ada))
         .describe(WorkflowDescribeOptions::default())
         .await
         .unwrap();
@@ -169,7 +170,7 @@ async fn each_provider_is_called_by_its_own_activity_name() {
     ] {
         let (_, order) = shop.get(&format!("/orders/{order_id}")).await;
         assert_eq!(order["status"], status, "{order}");
-        let runs = activity_runs(&shop.history(&format!("order-{order_id}")).await);
+        let runs = activity_runs(&shop.history(&order_workflow_id(order_id)).await);
         let charges: Vec<_> = runs.iter().filter(|run| run.name.ends_with(".charge")).collect();
         assert_eq!(charges.len(), 1, "{runs:?}");
         assert_eq!(charges[0].name, format!("payments.{provider}.charge"));
@@ -182,7 +183,7 @@ async fn each_provider_is_called_by_its_own_activity_name() {
     }
     // The wallet answers "busy" to the first attempt of every charge: the activity's retry
     // policy takes it, and the idempotency key keeps it to one charge.
-    let runs = activity_runs(&shop.history(&format!("order-{wallet}")).await);
+    let runs = activity_runs(&shop.history(&order_workflow_id(&wallet)).await);
     let charge = runs.iter().find(|run| run.name == "payments.wallet.charge").unwrap();
     assert_eq!((charge.attempt, charge.outcome), (2, "completed"), "{charge:?}");
     let provider: String = sqlx::query_scalar("SELECT provider FROM payments_ledger WHERE order_id = $1")

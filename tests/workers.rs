@@ -4,6 +4,7 @@
 
 mod support;
 
+use capstone::workers::WorkerKind;
 use serde_json::json;
 use std::time::Duration;
 use support::{PATIENCE, TestShop, history, orders};
@@ -23,7 +24,7 @@ async fn wait_for_charge(shop: &TestShop, order_id: &str) {
 async fn killing_the_activity_worker_mid_charge_charges_once() {
     let shop = TestShop::start().await;
     let done = shop
-        .with_workers_of(&["workflow"], || async {
+        .with_workers_of(&[WorkerKind::Workflow], || async {
             let mut first = shop.spawn_worker("activity-worker");
             first.wait_for_log("worker started").await;
             // The provider takes the money, then is slow to say so: the worker dies waiting.
@@ -62,7 +63,7 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
 async fn a_killed_workflow_worker_is_replaced_and_the_saga_resumes_by_replay() {
     let shop = TestShop::start().await;
     let done = shop
-        .with_workers_of(&["activity", "payments"], || async {
+        .with_workers_of(&[WorkerKind::Activity, WorkerKind::Payments], || async {
             let mut first = shop.spawn_worker("workflow-worker");
             first.wait_for_log("worker started").await;
             let accepted = shop.place(&orders::large()).await;
@@ -106,7 +107,7 @@ async fn a_killed_workflow_worker_is_replaced_and_the_saga_resumes_by_replay() {
 async fn sigterm_lets_the_activity_worker_finish_what_it_started_and_exit_zero() {
     let shop = TestShop::start().await;
     let (done, exit, waited) = shop
-        .with_workers_of(&["workflow"], || async {
+        .with_workers_of(&[WorkerKind::Workflow], || async {
             let mut worker = shop.spawn_worker("activity-worker");
             worker.wait_for_log("worker started").await;
             shop.inject("payments", json!({"delay_ms": 3000})).await;
@@ -147,7 +148,7 @@ async fn a_killed_ingestion_resumes_from_its_last_heartbeat() {
     assert!(status.success());
 
     let report = shop
-        .with_workers_of(&["workflow"], || async {
+        .with_workers_of(&[WorkerKind::Workflow], || async {
             let mut first = shop.spawn_worker("activity-worker");
             first.wait_for_log("worker started").await;
             // Slow batches, so that the ingestion is caught half-way.
@@ -233,7 +234,7 @@ async fn one_payment_slot_means_one_charge_at_a_time() {
     let delay_ms = 800;
     shop.inject("payments", json!({ "delay_ms": delay_ms })).await;
     let charged_at: Vec<i64> = shop
-        .with_tuned_workers(&tuning, &["workflow", "activity", "payments"], || async {
+        .with_tuned_workers(&tuning, &[WorkerKind::Workflow, WorkerKind::Activity, WorkerKind::Payments], || async {
             let mut order_ids = Vec::new();
             for customer in ["ada", "grace", "linus"] {
                 let accepted = shop.place(&orders::with_items(customer, &[("CB-004", 1)])).await;

@@ -5,6 +5,7 @@
 
 mod support;
 
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};
 use support::{
     call_lists,
@@ -22,7 +23,7 @@ async fn start(
     approval_secs: u64,
 ) -> temporalio_client::WorkflowHandle<temporalio_client::Client, OrderWorkflow> {
     let input = shop.order(order_id, total_cents, approval_secs);
-    let workflow_id = format!("order-{order_id}");
+    let workflow_id = order_workflow_id(order_id);
     let options = WorkflowStartOptions::new(shop.queues.workflows.clone(), workflow_id.clone()).build();
     shop.client.start_workflow(OrderWorkflow::run, input, options).await.expect("the workflow starts");
     shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id)

@@ -1,5 +1,5 @@
 //! `inventory.ingest_stock_csv`: a long-running activity that heartbeats its progress and, on a
-//! retry, resumes from the last heartbeat instead of starting over (day 3).
+//! retry, resumes from the last heartbeat instead of starting over.
 
 use crate::service_client::ServiceClient;
 use capstone_workflows::contracts::{

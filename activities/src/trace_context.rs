@@ -1,4 +1,4 @@
-//! W3C trace context on outbound HTTP (day 12): the activity's span (the Temporal SDK's
+//! W3C trace context on outbound HTTP: the activity's span (the Temporal SDK's
 //! `RunActivity`, current while the activity runs) travels to the service in `traceparent`,
 //! so the service's request span joins the order's trace.
 

@@ -1,4 +1,4 @@
-//! `capstone create-api-key` and `capstone generate-payload-key` (day 10).
+//! `capstone create-api-key` and `capstone generate-payload-key`.
 
 use crate::{
     api::api_keys::{self, Role},

@@ -159,7 +159,7 @@ impl TaskQueueArgs {
     }
 }
 
-/// The shop's Temporal Schedules (days 1, 6, 12): what `setup-temporal` and `dev` create.
+/// The shop's Temporal Schedules: what `setup-temporal` and `dev` create.
 #[derive(Args, Debug, Clone)]
 pub struct ScheduleArgs {
     /// Create (or update) the schedules: reconcile, retention, daily report.
@@ -240,7 +240,7 @@ pub struct ApprovalArgs {
     #[arg(long, env = "APPROVAL_THRESHOLD_CENTS", default_value_t = 100_000)]
     pub approval_threshold_cents: i64,
     /// How long an order waits for a decision before it is rejected (e.g. 24h, 90s).
-    #[arg(long, env = "APPROVAL_TIMEOUT", default_value = "24h", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "APPROVAL_TIMEOUT", default_value = "24h", value_parser = at_least_a_second)]
     pub approval_timeout: Duration,
     /// Operators who may approve or reject, comma-separated.
     #[arg(long, env = "OPERATORS", default_value = "alice,bob", value_delimiter = ',')]
@@ -252,7 +252,7 @@ impl ApprovalArgs {
         ApprovalPolicy {
             threshold_cents: self.approval_threshold_cents,
             // Whole seconds, rounded up: a timeout never ends early.
-            timeout_secs: (self.approval_timeout.as_secs_f64().ceil() as u64).max(1),
+            timeout_secs: self.approval_timeout.as_secs_f64().ceil() as u64,
             operators: self.operators.iter().map(|operator| operator.trim().to_owned()).collect(),
         }
     }
@@ -272,23 +272,28 @@ pub struct ShippingUrlArg {
     pub shipping_url: String,
 }
 
-/// Subscription timings (day 9): months in production, seconds in tests.
+/// Subscription timings: months in production, seconds in tests.
 #[derive(Args, Debug, Clone)]
 pub struct SubscriptionArgs {
     /// Length of one paid period.
-    #[arg(long, env = "SUBSCRIPTION_PERIOD", default_value = "30days", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "SUBSCRIPTION_PERIOD", default_value = "30days", value_parser = at_least_a_second)]
     pub subscription_period: Duration,
     /// Length of one trial day (`trial_days` counts these).
     #[arg(long, env = "SUBSCRIPTION_TRIAL_DAY", default_value = "1day", value_parser = humantime::parse_duration)]
     pub subscription_trial_day: Duration,
     /// Waits before each retry of a declined renewal, comma-separated; then suspension.
-    #[arg(long, env = "DUNNING_DELAYS", default_value = "1day,3days,7days", value_delimiter = ',', value_parser = humantime::parse_duration)]
+    #[arg(long, env = "DUNNING_DELAYS", default_value = "1day,3days,7days", value_delimiter = ',', value_parser = at_least_a_second)]
     pub dunning_delays: Vec<Duration>,
     /// Renewals a subscription run makes before it continues as new.
-    #[arg(long, env = "RENEWALS_PER_RUN", default_value_t = 12)]
+    #[arg(long, env = "RENEWALS_PER_RUN", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..))]
     pub renewals_per_run: u32,
+}
+
+/// Batches of orders (day 8's fan-out).
+#[derive(Args, Debug, Clone)]
+pub struct BatchArgs {
     /// Children a batch run starts before it continues as new.
-    #[arg(long, env = "BATCH_CHILDREN_PER_RUN", default_value_t = 500)]
+    #[arg(long, env = "BATCH_CHILDREN_PER_RUN", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_children_per_run: u32,
 }
 
@@ -298,7 +303,7 @@ impl SubscriptionArgs {
             period: self.subscription_period,
             day: self.subscription_trial_day,
             dunning_delays: self.dunning_delays.clone(),
-            renewals_per_run: self.renewals_per_run.max(1),
+            renewals_per_run: self.renewals_per_run,
         }
     }
 }
@@ -358,7 +363,7 @@ pub fn ui_origins(ui_url: &str) -> Vec<String> {
     std::iter::once(origin).chain(twin).collect()
 }
 
-/// What a service can be told to do wrong, for experiments and tests (day 7).
+/// What a service can be told to do wrong, for experiments and tests.
 #[derive(Args, Debug, Clone)]
 pub struct FaultArgs {
     /// Mount `/admin/faults` (inject failures, outages, slow or lost answers). Never in production.
@@ -384,7 +389,7 @@ impl BackendEdgeArgs {
     }
 }
 
-/// A key that opens the api's codec endpoint and nothing else (day 10): what a deployment
+/// A key that opens the api's codec endpoint and nothing else: what a deployment
 /// puts in the Temporal Web UI's codec URL, known before any operator key exists.
 #[derive(Args, Debug, Clone)]
 pub struct CodecKeyArgs {
@@ -400,7 +405,7 @@ impl CodecKeyArgs {
     }
 }
 
-/// The api's limits (day 10): what one caller, or everyone, may ask of it at once.
+/// The api's limits: what one caller, or everyone, may ask of it at once.
 #[derive(Args, Debug, Clone)]
 pub struct ApiLimitArgs {
     /// Requests the api handles at once, from everyone; more get 429.
@@ -454,7 +459,7 @@ impl ShippingRulesArgs {
     }
 }
 
-/// The simulated carrier (day 6): runs next to the shipping service and sends its webhook
+/// The simulated carrier: runs next to the shipping service and sends its webhook
 /// each parcel's events.
 #[derive(Args, Debug, Clone)]
 pub struct CarrierArgs {
@@ -490,7 +495,7 @@ impl CarrierArgs {
     }
 }
 
-/// Where the notifications service sends its outbox (day 3): a real SMTP server.
+/// Where the notifications service sends its outbox: a real SMTP server.
 #[derive(Args, Debug, Clone)]
 pub struct SmtpArgs {
     /// The SMTP relay, `smtp://[user:password@]host[:port]` [default: smtp://127.0.0.1:1025
@@ -527,7 +532,7 @@ impl SmtpArgs {
 /// compose and kind run it, and where `capstone dev` runs its mail catcher.
 pub const DEFAULT_SMTP_URL: &str = "smtp://127.0.0.1:1025";
 
-/// How orders follow their parcels (day 6): copied into each order's settings by the api.
+/// How orders follow their parcels: copied into each order's settings by the api.
 #[derive(Args, Debug, Clone)]
 pub struct DeliveryArgs {
     /// Follow each parcel to the door: the order ends when it is delivered (`false`: when the
@@ -536,34 +541,33 @@ pub struct DeliveryArgs {
     pub follow_deliveries: bool,
     /// From the booking: how long a parcel may take before a claim is opened with the carrier
     /// and the customer is told.
-    #[arg(long, env = "DELIVERY_DEADLINE", default_value = "5days", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "DELIVERY_DEADLINE", default_value = "5days", value_parser = at_least_a_second)]
     pub delivery_deadline: Duration,
 }
 
 impl DeliveryArgs {
     pub fn settings(&self) -> Option<capstone_workflows::order::DeliverySettings> {
-        self.follow_deliveries.then(|| capstone_workflows::order::DeliverySettings {
-            deadline_secs: self.delivery_deadline.as_secs().max(1),
-        })
+        self.follow_deliveries
+            .then_some(capstone_workflows::order::DeliverySettings { deadline_secs: self.delivery_deadline.as_secs() })
     }
 }
 
-/// Workflow worker concurrency (day 4).
+/// Workflow worker concurrency.
 #[derive(Args, Debug, Clone)]
 pub struct WorkflowTuningArgs {
     /// Workflow tasks one workflow worker runs at once.
-    #[arg(long, env = "WORKFLOW_SLOTS", default_value_t = 50)]
+    #[arg(long, env = "WORKFLOW_SLOTS", default_value_t = 50, value_parser = at_least_one)]
     pub workflow_slots: usize,
 }
 
-/// Activity worker concurrency and shutdown (day 4).
+/// Activity worker concurrency and shutdown.
 #[derive(Args, Debug, Clone)]
 pub struct ActivityTuningArgs {
     /// Activities (other than payments) one activity worker runs at once.
-    #[arg(long, env = "ACTIVITY_SLOTS", default_value_t = 20)]
+    #[arg(long, env = "ACTIVITY_SLOTS", default_value_t = 20, value_parser = at_least_one)]
     pub activity_slots: usize,
     /// Payment activities one activity worker runs at once (the provider is rate-limited).
-    #[arg(long, env = "PAYMENT_SLOTS", default_value_t = 2)]
+    #[arg(long, env = "PAYMENT_SLOTS", default_value_t = 2, value_parser = at_least_one)]
     pub payment_slots: usize,
     /// On SIGTERM, how long running activities may take to finish before they are cancelled.
     #[arg(long, env = "WORKER_DRAIN_TIMEOUT", default_value = "20s", value_parser = humantime::parse_duration)]
@@ -587,17 +591,17 @@ pub fn worker_tuning(
     let mut tuning =
         crate::workers::WorkerTuning { status_interval: status.status_interval, versioning, ..Default::default() };
     if let Some(workflow) = workflow {
-        tuning.workflow_slots = workflow.workflow_slots.max(1);
+        tuning.workflow_slots = workflow.workflow_slots;
     }
     if let Some(activity) = activity {
-        tuning.activity_slots = activity.activity_slots.max(1);
-        tuning.payment_slots = activity.payment_slots.max(1);
+        tuning.activity_slots = activity.activity_slots;
+        tuning.payment_slots = activity.payment_slots;
         tuning.drain_timeout = activity.drain_timeout;
     }
     tuning
 }
 
-/// Worker Deployment versioning (day 9): which deployment and build a worker belongs to.
+/// Worker Deployment versioning: which deployment and build a worker belongs to.
 #[derive(Args, Debug, Clone)]
 pub struct VersioningArgs {
     /// Worker Deployment this worker belongs to (one per application).
@@ -682,6 +686,25 @@ pub struct NotificationsAddr {
     /// Where the notifications service listens.
     #[arg(long, env = "NOTIFICATIONS_ADDR", default_value = "127.0.0.1:8084")]
     pub notifications_addr: SocketAddr,
+}
+
+/// A duration flag that is counted in whole seconds: `90s`, `24h`, `30days`; never under a
+/// second, which would round to nothing.
+pub fn at_least_a_second(text: &str) -> Result<Duration, String> {
+    let duration = humantime::parse_duration(text).map_err(|error| error.to_string())?;
+    if duration < Duration::from_secs(1) {
+        return Err(format!("{text} is shorter than a second; give at least 1s"));
+    }
+    Ok(duration)
+}
+
+/// A count of slots: at least one, or the worker would poll for nothing.
+pub fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".to_owned()),
+        Ok(count) => Ok(count),
+        Err(error) => Err(format!("{text:?} is not a count: {error}")),
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! `capstone hello NAME`: start a `HelloWorkflow` and print its result (day 1).
+//! `capstone hello NAME`: start a `HelloWorkflow` and print its result.
 
 use crate::config::{TaskQueueArgs, TemporalArgs, UiArgs};
 use anyhow::Context;

@@ -29,6 +29,7 @@ pub mod migrate;
 pub mod notifications;
 pub mod payments;
 pub mod probe;
+pub mod roles;
 pub mod secrets;
 pub mod setup;
 pub mod shipping;
@@ -39,13 +40,8 @@ pub mod temporal;
 pub mod workers;
 
 /// Milliseconds since the Unix epoch: how every table stores time (portable across SQLite
-/// and PostgreSQL through sqlx's `Any` driver).
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or_default()
-}
+/// and PostgreSQL through sqlx's `Any` driver). The activities' clock, shared.
+pub use capstone_activities::now_ms;
 
 /// RFC 3339 rendering of a millisecond timestamp, for JSON responses.
 pub fn rfc3339(ms: i64) -> String {

@@ -1,4 +1,4 @@
-//! `capstone setup-temporal`: prepares a Temporal namespace for the shop (day 10): creates the
+//! `capstone setup-temporal`: prepares a Temporal namespace for the shop: creates the
 //! custom search attributes the order workflow upserts and the shop's schedules (reconcile,
 //! retention, daily report; `temporal/schedules.rs`). Idempotent; run it once per namespace
 //! and after each deploy, on any server that `capstone dev` did not start.

@@ -120,7 +120,7 @@ impl Shop {
             region_routes: config.region_routes.clone(),
             approval: config.approval.clone(),
             delivery: config.delivery.clone(),
-            batch_children_per_run: config.batch_children_per_run.max(1),
+            batch_children_per_run: config.batch_children_per_run,
             subscriptions: config.subscriptions.clone(),
             inventory_url: inventory.url(),
             shipping_url: shipping.url(),

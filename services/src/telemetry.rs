@@ -1,5 +1,5 @@
 //! Logs and traces. Logs go to stderr through `tracing`; stdout is left for what a command
-//! prints. Traces (day 12): when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, every `tracing` span at
+//! prints. Traces: when `OTEL_EXPORTER_OTLP_ENDPOINT` is set, every `tracing` span at
 //! info level or above is also an OpenTelemetry span, exported over OTLP/HTTP, and the Temporal
 //! SDK's OpenTelemetry plugin (installed on every client in `temporal::connect`) adds the
 //! workflow and activity spans to the same traces. `http/trace_context.rs` (inbound) and

@@ -6,7 +6,7 @@
 //! the compiler check that each fake matches the contract). The fakes record every call, and
 //! the script says which ones fail.
 
-use capstone::workers::{RunnableWorker, WorkerStats};
+use capstone::workers::{RunnableWorker, WorkerKind, WorkerStats};
 use capstone_workflows::{
     contracts::{
         failures::{CARD_DECLINED, DESTINATION_BLOCKED},
@@ -269,7 +269,7 @@ pub fn workers(
         capstone::workers::workflow_workers(runtime, client.clone(), &queues.workflows, None, &Default::default())
             .expect("the workflow worker")
             .remove(0),
-        fake(&queues.activities, "activity", &|options| {
+        fake(&queues.activities, WorkerKind::Activity, &|options| {
             options
                 .register_activities(capstone_activities::hello::HelloActivities)
                 .register_activities(FakeInventory(calls.clone()))
@@ -277,7 +277,7 @@ pub fn workers(
                 .register_activities(FakeNotifications(calls.clone()))
                 .register_activities(FakeReadModel(calls.clone(), script.clone()));
         }),
-        fake(&queues.payments, "payments", &|options| {
+        fake(&queues.payments, WorkerKind::Payments, &|options| {
             options.register_activities(FakePayments(calls.clone(), script.clone()));
         }),
     ]

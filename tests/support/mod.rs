@@ -26,9 +26,12 @@ use capstone::{
         dev_server::{DevServer, DevServerConfig},
     },
     workers,
-    workers::WorkerTuning,
+    workers::{WorkerKind, WorkerTuning},
 };
-use capstone_workflows::{order::ApprovalPolicy, task_queues::TaskQueues};
+use capstone_workflows::{
+    order::{ApprovalPolicy, OrderStatus},
+    task_queues::TaskQueues,
+};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::{future::Future, path::PathBuf, time::Duration};
@@ -215,12 +218,12 @@ impl TestShop {
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
     {
-        self.with_workers_of(&["workflow", "activity", "payments"], body).await
+        self.with_workers_of(&[WorkerKind::Workflow, WorkerKind::Activity, WorkerKind::Payments], body).await
     }
 
     /// Like `with_workers`, with only some kinds of worker in this process (`workflow`,
     /// `activity`, `payments`): the others can run as separate processes (`spawn_worker`).
-    pub async fn with_workers_of<F, Fut, T>(&self, kinds: &[&str], body: F) -> T
+    pub async fn with_workers_of<F, Fut, T>(&self, kinds: &[WorkerKind], body: F) -> T
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
@@ -229,7 +232,7 @@ impl TestShop {
     }
 
     /// Like `with_workers_of`, with other slot counts or timings.
-    pub async fn with_tuned_workers<F, Fut, T>(&self, tuning: &WorkerTuning, kinds: &[&str], body: F) -> T
+    pub async fn with_tuned_workers<F, Fut, T>(&self, tuning: &WorkerTuning, kinds: &[WorkerKind], body: F) -> T
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = T>,
@@ -417,8 +420,7 @@ impl TestShop {
         let order = loop {
             let (status, order) = self.get(&format!("/orders/{order_id}")).await;
             assert_eq!(status, StatusCode::OK, "GET /orders/{order_id}: {order}");
-            let terminal = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"]
-                .contains(&order["status"].as_str().unwrap_or_default());
+            let terminal = order["status"].as_str().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal);
             if terminal && order["source"] == "read_model" {
                 break order;
             }

@@ -5,6 +5,7 @@
 //! first, so that a failing run reports everything that went wrong.
 
 use capstone::db::Db;
+use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::order::{OrderStatus, visibility::ORDER_STATUS};
 use std::collections::BTreeMap;
 use temporalio_client::{Client, WorkflowCountOptions, WorkflowDescribeOptions, WorkflowExecutionStatus};
@@ -149,7 +150,7 @@ pub async fn orders(
         }
 
         // Temporal agrees: the workflow is closed, its OrderStatus search attribute is the row's.
-        let handle = client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(format!("order-{order_id}"));
+        let handle = client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(order_workflow_id(order_id));
         match handle.describe(WorkflowDescribeOptions::default()).await {
             Ok(description) => {
                 if description.status() == WorkflowExecutionStatus::Running {

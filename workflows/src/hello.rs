@@ -1,4 +1,4 @@
-//! `HelloWorkflow`: the smallest workflow that does something real (days 1 and 2).
+//! `HelloWorkflow`: the smallest workflow that does something real.
 //!
 //! It waits on a durable timer, then asks an activity to compose a greeting. Run it with
 //! `capstone hello Ada` while `capstone dev` is running, then find it in the Web UI.

@@ -1,4 +1,4 @@
-//! A payload encoding of our own: MessagePack, for the large payloads (day 10).
+//! A payload encoding of our own: MessagePack, for the large payloads.
 //!
 //! Temporal turns every workflow and activity input, result, query answer and signal into a
 //! `Payload` in two layers. The **payload converter** turns a value into bytes and names the

@@ -1,7 +1,7 @@
 //! Task queue names.
 //!
 //! Workflows and activities poll separate task queues so that each kind of worker can be
-//! deployed and scaled on its own (day 4); payment activities get a third queue, served with
+//! deployed and scaled on its own; payment activities get a third queue, served with
 //! few slots, because the payment provider limits concurrent calls. Workflows learn their
 //! activity queues from their input, so a deployment can route work elsewhere (for example
 //! to per-region queues, see [`TaskQueues::for_region`]) without a code change.

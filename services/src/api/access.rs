@@ -1,4 +1,4 @@
-//! Access control (day 10): every api route but `/healthz`, `/metrics` and the console's static page needs an API key, sent as
+//! Access control: every api route but `/healthz`, `/metrics` and the console's static page needs an API key, sent as
 //! `Authorization: Bearer <key>` (or `X-Api-Key: <key>`).
 //!
 //! | role       | may                                                                  |

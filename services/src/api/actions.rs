@@ -11,6 +11,7 @@
 //! `docs/day-05.md` for sending them with `temporal workflow signal`.
 
 use super::{ApiState, api_keys::Caller, read_model, validation, views::OrderView};
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
@@ -80,7 +81,7 @@ async fn decide(
     let operator = caller.deciding_operator(body.operator.as_deref())?;
     validation::validate_key("operator", &operator, 64)?;
     if body.reason.chars().count() > 500 {
-        return Err(ApiError::invalid("invalid_request", "reason must be at most 500 characters"));
+        return Err(ApiError::invalid_request("reason must be at most 500 characters"));
     }
     let row = find(&state, &order_id).await?;
     let decision = Decision { approve, operator: operator.clone(), reason: body.reason };
@@ -105,7 +106,7 @@ pub(super) async fn change_address(
 ) -> ApiResult<Json<Address>> {
     let problems = validation::address_problems("shipping_address", &address);
     if !problems.is_empty() {
-        return Err(ApiError::invalid("invalid_request", problems.join("; ")));
+        return Err(ApiError::invalid_request(problems.join("; ")));
     }
     let row = find(&state, &order_id).await?;
     let address = validation::trimmed_address(&address);
@@ -133,11 +134,13 @@ pub(super) async fn cancel(
         String::new()
     } else {
         serde_json::from_slice::<CancelBody>(&body)
-            .map_err(|error| ApiError::invalid("invalid_body", format!("expected {{\"reason\": \"...\"}}: {error}")))?
+            .map_err(|error| {
+                ApiError::invalid(codes::INVALID_BODY, format!("expected {{\"reason\": \"...\"}}: {error}"))
+            })?
             .reason
     };
     if reason.chars().count() > 500 {
-        return Err(ApiError::invalid("invalid_request", "reason must be at most 500 characters"));
+        return Err(ApiError::invalid_request("reason must be at most 500 characters"));
     }
     let row = find(&state, &order_id).await?;
     let handle = handle(&state, &row.workflow_id);
@@ -147,7 +150,7 @@ pub(super) async fn cancel(
         Err(_) => row.status,
     };
     if status.is_terminal() || status == OrderStatus::Compensating {
-        return Err(ApiError::conflict("order_finished", format!("order {order_id} is {}", status.as_str())));
+        return Err(ApiError::conflict(codes::ORDER_FINISHED, format!("order {order_id} is {}", status.as_str())));
     }
     if matches!(status, OrderStatus::Shipping | OrderStatus::SendingConfirmation) {
         return Err(ApiError::conflict("too_late_to_cancel", format!("order {order_id} is already shipping")));
@@ -155,7 +158,7 @@ pub(super) async fn cancel(
     let reason = if reason.trim().is_empty() { "cancelled through the api".to_owned() } else { reason };
     handle.cancel(WorkflowCancelOptions::builder().reason(reason).build()).await.map_err(|error| {
         tracing::warn!(%order_id, "cancelling failed: {error}");
-        ApiError::unavailable("temporal_unavailable", "the cancellation could not be sent; retry")
+        ApiError::unavailable(codes::TEMPORAL_UNAVAILABLE, "the cancellation could not be sent; retry")
     })?;
     tracing::info!(%order_id, "cancellation requested");
     Ok((
@@ -171,7 +174,7 @@ pub(super) async fn cancel(
 async fn find(state: &ApiState, order_id: &str) -> ApiResult<read_model::OrderRow> {
     read_model::find(&state.db, order_id)
         .await?
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))
+        .ok_or_else(|| ApiError::not_found(codes::ORDER_NOT_FOUND, format!("no order {order_id}")))
 }
 
 fn handle(state: &ApiState, workflow_id: &str) -> WorkflowHandle<Client, OrderWorkflow> {
@@ -183,7 +186,7 @@ fn handle(state: &ApiState, workflow_id: &str) -> WorkflowHandle<Client, OrderWo
 /// new change (an id derived from the content would wrongly swallow a later change back).
 pub(super) fn update_id(headers: &HeaderMap, kind: &str) -> ApiResult<Option<String>> {
     let Some(key) = headers.get("idempotency-key") else { return Ok(None) };
-    let key = key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+    let key = key.to_str().map_err(|_| ApiError::invalid_request("Idempotency-Key must be ASCII"))?;
     validation::validate_key("Idempotency-Key", key, 128)?;
     Ok(Some(format!("{kind}-{key}")))
 }
@@ -196,17 +199,17 @@ fn rpc_timeout() -> RpcOptions {
 /// could not ask (503).
 fn update_refused(order_id: &str, error: WorkflowUpdateError) -> ApiError {
     match error {
-        WorkflowUpdateError::Failed(failure) => ApiError::conflict("update_refused", failure.message.clone()),
+        WorkflowUpdateError::Failed(failure) => ApiError::conflict(codes::UPDATE_REFUSED, failure.message.clone()),
         WorkflowUpdateError::NotFound(_) => {
-            ApiError::conflict("order_finished", format!("order {order_id} has finished"))
+            ApiError::conflict(codes::ORDER_FINISHED, format!("order {order_id} has finished"))
         }
         other => {
             let message = other.to_string();
             if message.contains("already completed") || message.contains("workflow execution already") {
-                return ApiError::conflict("order_finished", format!("order {order_id} has finished"));
+                return ApiError::conflict(codes::ORDER_FINISHED, format!("order {order_id} has finished"));
             }
             tracing::warn!(%order_id, "update failed: {message}");
-            ApiError::unavailable("temporal_unavailable", "the order could not be reached; retry")
+            ApiError::unavailable(codes::TEMPORAL_UNAVAILABLE, "the order could not be reached; retry")
         }
     }
 }

@@ -1,9 +1,12 @@
-//! `POST /batches` and `GET /batches/{id}`: many orders as one `BatchWorkflow` (day 8).
+//! `POST /batches` and `GET /batches/{id}`: many orders as one `BatchWorkflow`.
 
+use super::idempotent_start::{self, Start};
+use super::views::{BatchAccepted, BatchView};
 use super::{
     ApiState, create_order,
     validation::{self, CreateOrderRequest, ItemRequest, PaymentRequest},
 };
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
@@ -16,12 +19,9 @@ use capstone_workflows::{
     order::PaymentDetails,
     payloads::Packed,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
-use temporalio_client::{
-    RpcOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowQueryOptions, WorkflowStartOptions,
-    errors::{WorkflowQueryError, WorkflowStartError},
-};
+use temporalio_client::{RpcOptions, WorkflowQueryOptions, errors::WorkflowQueryError};
 
 pub const MAX_BATCH: u32 = 5_000;
 
@@ -67,15 +67,6 @@ fn default_customer_prefix() -> String {
     "bulk".to_owned()
 }
 
-#[derive(Debug, Serialize)]
-pub(super) struct BatchAccepted {
-    pub batch_id: String,
-    pub workflow_id: String,
-    pub count: u32,
-    pub total_cents_each: i64,
-    pub status_url: String,
-}
-
 pub(super) async fn create_batch(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -92,7 +83,7 @@ pub(super) async fn create_batch(
         problems.push("max_failure_percent must be between 0 and 100".to_owned());
     }
     if !problems.is_empty() {
-        return Err(ApiError::invalid("invalid_request", problems.join("; ")));
+        return Err(ApiError::invalid_request(problems.join("; ")));
     }
     // The children are ordinary orders: the same checks, once.
     let order = validation::validate(&CreateOrderRequest {
@@ -107,13 +98,10 @@ pub(super) async fn create_batch(
     let total_cents = create_order::total(&lines)?;
     let approval = &state.settings.approval;
     if approval.requires_approval(total_cents) {
-        return Err(ApiError::invalid(
-            "invalid_request",
-            format!(
-                "each order of a batch must stay within {} cents: larger ones need an operator each",
-                approval.threshold_cents
-            ),
-        ));
+        return Err(ApiError::invalid_request(format!(
+            "each order of a batch must stay within {} cents: larger ones need an operator each",
+            approval.threshold_cents
+        )));
     }
     let batch_id = create_order::id_for("bat", &order.customer_id, &headers)?;
     let workflow_id = batch_workflow_id(&batch_id);
@@ -138,17 +126,10 @@ pub(super) async fn create_batch(
         children_per_run: state.settings.batch_children_per_run,
         progress: BatchProgress::default(),
     };
-    let options = WorkflowStartOptions::new(queues.workflows, workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .build();
-    match state.temporal.start_workflow(BatchWorkflow::run, Packed(input), options).await {
-        Ok(_) => crate::metrics::shop::batch_started(request.count),
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
-        Err(error) => {
-            tracing::error!(%batch_id, "starting the batch failed: {error}");
-            return Err(ApiError::unavailable("temporal_unavailable", "the batch could not be started; retry"));
-        }
+    let options = idempotent_start::options(queues.workflows, workflow_id.clone());
+    let started = state.temporal.start_workflow(BatchWorkflow::run, Packed(input), options).await;
+    if idempotent_start::settle(started, "the batch", &batch_id)? == Start::Running {
+        crate::metrics::shop::batch_started(request.count);
     }
     tracing::info!(%batch_id, count = request.count, window = request.window, "batch accepted");
     Ok((
@@ -161,15 +142,6 @@ pub(super) async fn create_batch(
             total_cents_each: total_cents,
         }),
     ))
-}
-
-#[derive(Debug, Serialize)]
-pub(super) struct BatchView {
-    pub batch_id: String,
-    pub workflow_id: String,
-    #[serde(flatten)]
-    pub progress: BatchProgress,
-    pub temporal_ui_url: String,
 }
 
 /// Answered by the `progress` query: while the batch runs, and after (a worker replays it).
@@ -186,7 +158,7 @@ pub(super) async fn get_batch(
         WorkflowQueryError::NotFound(_) => ApiError::not_found("batch_not_found", format!("no batch {batch_id}")),
         other => {
             tracing::warn!(%batch_id, "progress query failed: {other}");
-            ApiError::unavailable("temporal_unavailable", "the batch could not be asked; retry")
+            ApiError::unavailable(codes::TEMPORAL_UNAVAILABLE, "the batch could not be asked; retry")
         }
     })?;
     let temporal_ui_url = state.workflow_ui_url(&workflow_id);

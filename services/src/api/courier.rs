@@ -3,12 +3,14 @@
 //! a carrier would send it. For demos and for a carrier without a webhook of its own.
 
 use super::ApiState;
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
     extract::{Path, State},
     http::{HeaderMap, StatusCode},
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::shipping::{CarrierEvent, CarrierEventKind};
 use serde::Deserialize;
 use serde_json::Value;
@@ -42,16 +44,15 @@ pub(super) async fn report(
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let kind = CarrierEventKind::parse(&body.kind).ok_or_else(|| {
         let kinds: Vec<&str> = CarrierEventKind::ALL.iter().map(|kind| kind.as_str()).collect();
-        ApiError::invalid("invalid_request", format!("kind must be one of {}", kinds.join(", ")))
+        ApiError::invalid_request(format!("kind must be one of {}", kinds.join(", ")))
     })?;
     super::validation::validate_key("order_id", &order_id, 64)?;
     if body.detail.as_ref().is_some_and(|detail| detail.chars().count() > 200) {
-        return Err(ApiError::invalid("invalid_request", "detail is at most 200 characters"));
+        return Err(ApiError::invalid_request("detail is at most 200 characters"));
     }
     let event_id = match headers.get("idempotency-key") {
         Some(key) => {
-            let key =
-                key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+            let key = key.to_str().map_err(|_| ApiError::invalid_request("Idempotency-Key must be ASCII"))?;
             super::validation::validate_key("Idempotency-Key", key, 64)?;
             format!("courier-{order_id}-{key}")
         }
@@ -65,17 +66,18 @@ pub(super) async fn report(
     match status.as_u16() {
         200..=299 => Ok((StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::OK), Json(answer))),
         404 => Err(ApiError::not_found(
-            "shipment_not_found",
+            codes::SHIPMENT_NOT_FOUND,
             answer["detail"].as_str().unwrap_or("no such shipment").to_owned(),
         )),
-        409 => {
-            Err(ApiError::conflict("shipment_cancelled", answer["detail"].as_str().unwrap_or("cancelled").to_owned()))
-        }
+        409 => Err(ApiError::refused(
+            refusals::SHIPMENT_CANCELLED,
+            answer["detail"].as_str().unwrap_or("cancelled").to_owned(),
+        )),
         _ => Err(unavailable(format!("shipping answered {status}: {answer}"))),
     }
 }
 
 fn unavailable(error: impl std::fmt::Display) -> ApiError {
     tracing::warn!("the shipping service could not be reached: {error}");
-    ApiError::unavailable("dependency_unavailable", "the shipping service is unavailable; retry")
+    ApiError::unavailable(codes::DEPENDENCY_UNAVAILABLE, "the shipping service is unavailable; retry")
 }

@@ -1,6 +1,6 @@
 //! `POST /orders`: validate, price, start the saga, record.
 //!
-//! **Checkout in one round trip (day 5).** By default the api starts the order and asks it,
+//! **Checkout in one round trip.** By default the api starts the order and asks it,
 //! in the same call (update-with-start: the `checkout` update), whether the stock is there:
 //! `201` once it is reserved, `409 out_of_stock` naming the SKU when it is not. A customer
 //! learns at the checkout, not by polling. If the answer takes longer than `CHECKOUT_WAIT`
@@ -28,6 +28,7 @@ use super::{
     validation::{self, CreateOrderRequest, ValidOrder},
     views::Accepted,
 };
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use crate::metrics::order_steps::timed;
 use axum::{
@@ -35,6 +36,7 @@ use axum::{
     extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::{
     contracts::inventory::CatalogItem,
     order::{
@@ -59,8 +61,7 @@ pub(super) async fn create_order(
     JsonBody(request): JsonBody<CreateOrderRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Accepted>)> {
     if request.order_id.is_some() {
-        return Err(ApiError::invalid(
-            "invalid_request",
+        return Err(ApiError::invalid_request(
             "order_id is chosen by the shop; to make a retry safe, send an `Idempotency-Key` header instead",
         ));
     }
@@ -187,8 +188,7 @@ fn key_reused(order_id: &str) -> ApiError {
 pub(super) fn id_for(prefix: &str, scope: &str, headers: &HeaderMap) -> ApiResult<String> {
     match headers.get("idempotency-key") {
         Some(key) => {
-            let key =
-                key.to_str().map_err(|_| ApiError::invalid("invalid_request", "Idempotency-Key must be ASCII"))?;
+            let key = key.to_str().map_err(|_| ApiError::invalid_request("Idempotency-Key must be ASCII"))?;
             validation::validate_key("Idempotency-Key", key, 128)?;
             let name = format!("{prefix}\n{scope}\n{key}");
             Ok(format!("{prefix}-{}", uuid::Uuid::new_v5(&ORDER_ID_NAMESPACE, name.as_bytes()).simple()))
@@ -208,7 +208,7 @@ pub(super) async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec
     let url = format!("{}/skus", state.settings.inventory_url.trim_end_matches('/'));
     let unavailable = |error: String| {
         tracing::warn!("catalog lookup failed: {error}");
-        ApiError::unavailable("dependency_unavailable", "the catalog is unavailable; retry the same request")
+        ApiError::unavailable(codes::DEPENDENCY_UNAVAILABLE, "the catalog is unavailable; retry the same request")
     };
     let response = state
         .http
@@ -225,7 +225,7 @@ pub(super) async fn price(state: &ApiState, order: &ValidOrder) -> ApiResult<Vec
         catalog.items.iter().map(|item| (item.sku.as_str(), item.unit_price_cents)).collect();
     let unknown: Vec<&str> = skus.iter().copied().filter(|sku| !prices.contains_key(sku)).collect();
     if !unknown.is_empty() {
-        return Err(ApiError::invalid("unknown_sku", format!("not in the catalog: {}", unknown.join(", "))));
+        return Err(ApiError::refused(refusals::UNKNOWN_SKU, format!("not in the catalog: {}", unknown.join(", "))));
     }
     Ok(order
         .items
@@ -238,7 +238,7 @@ pub(super) fn total(lines: &[OrderLine]) -> ApiResult<i64> {
     lines
         .iter()
         .try_fold(0i64, |sum, line| line.unit_price_cents.checked_mul(i64::from(line.qty))?.checked_add(sum))
-        .ok_or_else(|| ApiError::invalid("invalid_request", "the order total is too large"))
+        .ok_or_else(|| ApiError::invalid_request("the order total is too large"))
 }
 
 fn fingerprint(order: &ValidOrder) -> String {

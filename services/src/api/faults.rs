@@ -1,4 +1,4 @@
-//! The api's own fault (day 7), mounted with `--fault-injection`: crash the process right after
+//! The api's own fault, mounted with `--fault-injection`: crash the process right after
 //! an order's workflow has started and before its read-model row is written, the one moment
 //! where the api holds half of an order. `POST /admin/faults {"crash_after_order_start": 1}`
 //! (operators only). In `capstone dev` everything runs in the api's process: it all stops.

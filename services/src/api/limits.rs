@@ -66,7 +66,7 @@ pub struct Limits {
 
 /// A burst of twice the rate: a page load's few requests at once are fine.
 fn quota(per_sec: u32) -> Quota {
-    let rate = NonZeroU32::new(per_sec.max(1)).expect("at least 1");
+    let rate = NonZeroU32::new(per_sec).expect("rates are at least 1: ApiLimitArgs checks them when it parses");
     Quota::per_second(rate).allow_burst(rate.saturating_mul(NonZeroU32::new(2).expect("2")))
 }
 
@@ -78,7 +78,7 @@ impl Limits {
     pub fn new(settings: LimitSettings) -> Self {
         Self {
             settings,
-            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight)),
             customers: RateLimiter::keyed(quota(settings.customer_requests_per_sec)),
             operators: RateLimiter::keyed(quota(settings.operator_requests_per_sec)),
             lookups: RateLimiter::keyed(quota(settings.key_lookups_per_sec_per_address)),

@@ -12,6 +12,7 @@ mod console;
 mod courier;
 mod create_order;
 mod faults;
+mod idempotent_start;
 pub mod limits;
 mod operations;
 mod order_changes;
@@ -22,7 +23,7 @@ mod subscriptions;
 mod validation;
 #[cfg(test)]
 mod validation_props;
-mod views;
+pub mod views;
 
 pub use subscriptions::SubscriptionSettings;
 pub use validation::{validate_customer_id, validate_key};

@@ -12,6 +12,7 @@
 //! and counted, never guessed at.
 
 use super::{ApiState, read_model};
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{Json, extract::State};
 use capstone_workflows::{
@@ -35,10 +36,9 @@ pub(super) async fn reconcile(
     JsonBody(request): JsonBody<ReconcileRequest>,
 ) -> ApiResult<Json<ReconcileReport>> {
     if request.settle_ms < 0 || request.lookback_ms <= 0 || !(1..=MAX_LIMIT).contains(&request.limit) {
-        return Err(ApiError::invalid(
-            "invalid_request",
-            format!("settle_ms >= 0, lookback_ms > 0 and limit 1..={MAX_LIMIT} are required"),
-        ));
+        return Err(ApiError::invalid_request(format!(
+            "settle_ms >= 0, lookback_ms > 0 and limit 1..={MAX_LIMIT} are required"
+        )));
     }
     let now = crate::now_ms();
     let settled = now - request.settle_ms;
@@ -172,7 +172,7 @@ pub(super) async fn purge(
     State(state): State<ApiState>,
     JsonBody(request): JsonBody<PurgeRequest>,
 ) -> ApiResult<Json<Purged>> {
-    request.check(PurgeTarget::FinishedOrders).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
+    request.check(PurgeTarget::FinishedOrders).map_err(ApiError::invalid_request)?;
     let deleted = read_model::purge_finished(&state.db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }
@@ -182,7 +182,7 @@ pub(super) async fn totals(
     JsonBody(request): JsonBody<TotalsRequest>,
 ) -> ApiResult<Json<DayTotals>> {
     if request.from_ms >= request.to_ms {
-        return Err(ApiError::invalid("invalid_request", "from_ms must be before to_ms"));
+        return Err(ApiError::invalid_request("from_ms must be before to_ms"));
     }
     let orders_by_status = read_model::count_by_status(&state.db, request.from_ms, request.to_ms).await?;
     Ok(Json(DayTotals { from_ms: request.from_ms, to_ms: request.to_ms, orders_by_status, ..Default::default() }))
@@ -194,5 +194,5 @@ fn rpc_options() -> RpcOptions {
 
 fn unavailable(error: impl std::fmt::Display) -> ApiError {
     tracing::warn!("reconcile could not ask Temporal: {error}");
-    ApiError::unavailable("temporal_unavailable", "Temporal did not answer; the next run tries again")
+    ApiError::unavailable(codes::TEMPORAL_UNAVAILABLE, "Temporal did not answer; the next run tries again")
 }

@@ -1,4 +1,4 @@
-//! `GET /orders` and `GET /orders/count` (day 10): find orders by status, customer and total.
+//! `GET /orders` and `GET /orders/count`: find orders by status, customer and total.
 //!
 //! Two sources answer the same filter:
 //! - `source=visibility` (the default) asks Temporal's visibility store with a list query over
@@ -15,7 +15,7 @@ use super::{
     api_keys::Caller,
     read_model,
     validation::validate_key,
-    views::{OrderList, OrderSummary},
+    views::{OrderList, OrderSummary, ReadSource},
 };
 use crate::{
     http::{ApiError, ApiResult},
@@ -50,21 +50,6 @@ pub(super) struct ListParams {
     source: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Source {
-    Visibility,
-    ReadModel,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Visibility => "visibility",
-            Self::ReadModel => "read_model",
-        }
-    }
-}
-
 /// A checked filter.
 #[derive(Debug, Default, PartialEq)]
 pub(super) struct OrderFilter {
@@ -76,7 +61,7 @@ pub(super) struct OrderFilter {
 struct Parsed {
     filter: OrderFilter,
     limit: usize,
-    source: Source,
+    source: ReadSource,
 }
 
 fn invalid(detail: impl Into<String>) -> ApiError {
@@ -119,10 +104,13 @@ fn parse(params: ListParams) -> Result<Parsed, ApiError> {
             .filter(|limit| (1..=MAX_LIMIT).contains(limit))
             .ok_or_else(|| invalid(format!("limit must be between 1 and {MAX_LIMIT}, got {text:?}")))?,
     };
-    let source = match params.source.as_deref() {
-        None | Some("visibility") => Source::Visibility,
-        Some("read_model") => Source::ReadModel,
-        Some(other) => return Err(invalid(format!("source must be `visibility` or `read_model`, got {other:?}"))),
+    let source = match params.source.as_deref().map(ReadSource::parse) {
+        None | Some(Some(ReadSource::Visibility)) => ReadSource::Visibility,
+        Some(Some(ReadSource::ReadModel)) => ReadSource::ReadModel,
+        Some(_) => {
+            let other = params.source.as_deref().unwrap_or_default();
+            return Err(invalid(format!("source must be `visibility` or `read_model`, got {other:?}")));
+        }
     };
     Ok(Parsed { filter: OrderFilter { status, customer_id, min_total }, limit, source })
 }
@@ -150,11 +138,12 @@ pub(super) async fn list_orders(
     let Parsed { mut filter, limit, source } = parse(params)?;
     restrict_to_caller(&caller, &mut filter)?;
     match source {
-        Source::ReadModel => {
+        ReadSource::ReadModel => {
             let rows = read_model::list(&state.db, &filter, limit as i64).await?;
             Ok(Json(OrderList::from_read_model(rows)))
         }
-        Source::Visibility => {
+        // `parse` gives visibility or read_model; a running workflow knows only itself.
+        ReadSource::Visibility | ReadSource::Workflow => {
             let query = visibility_query(&filter);
             let options = WorkflowListOptions::builder().limit(limit).rpc_options(rpc_options()).build();
             let mut executions = state.temporal.list_workflows(query.clone(), options);
@@ -163,14 +152,14 @@ pub(super) async fn list_orders(
                 let execution = execution.map_err(visibility_unavailable)?;
                 orders.push(summary_of(&state, &execution).await);
             }
-            Ok(Json(OrderList { source: Source::Visibility.as_str(), query: Some(query), orders }))
+            Ok(Json(OrderList { source: ReadSource::Visibility, query: Some(query), orders }))
         }
     }
 }
 
 #[derive(Serialize)]
 pub(super) struct OrderCount {
-    source: &'static str,
+    source: ReadSource,
     query: String,
     count: usize,
 }
@@ -183,13 +172,13 @@ pub(super) async fn count_orders(
 ) -> ApiResult<Json<OrderCount>> {
     let Parsed { mut filter, source, .. } = parse(params)?;
     restrict_to_caller(&caller, &mut filter)?;
-    if source != Source::Visibility {
+    if source != ReadSource::Visibility {
         return Err(invalid("counting is answered by visibility only; drop `source`"));
     }
     let query = visibility_query(&filter);
     let options = WorkflowCountOptions::builder().rpc_options(rpc_options()).build();
     let count = state.temporal.count_workflows(query.clone(), options).await.map_err(visibility_unavailable)?.count();
-    Ok(Json(OrderCount { source: Source::Visibility.as_str(), query, count }))
+    Ok(Json(OrderCount { source: ReadSource::Visibility, query, count }))
 }
 
 /// Operators see every order; a customer key sees its own customer's orders only.
@@ -271,7 +260,7 @@ mod tests {
     #[test]
     fn a_full_filter_becomes_one_visibility_query() {
         let parsed = parse(params(&[("status", "COMPLETED"), ("customer", "cust-7"), ("min_total", "10000")])).unwrap();
-        assert_eq!(parsed.source, Source::Visibility);
+        assert_eq!(parsed.source, ReadSource::Visibility);
         assert_eq!(parsed.limit, DEFAULT_LIMIT);
         assert_eq!(
             visibility_query(&parsed.filter),

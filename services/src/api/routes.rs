@@ -19,9 +19,12 @@
 
 use super::order_changes::MAX_WAIT_SECS;
 use super::{
-    ApiState, access, actions, api_keys::Caller, batches, console, create_order, order_list, read_model, subscriptions,
-    views::OrderView,
+    ApiState, access, actions,
+    api_keys::Caller,
+    batches, console, create_order, order_list, read_model, subscriptions,
+    views::{OrderView, ReadSource},
 };
+use crate::http::codes;
 use crate::{
     codec::endpoint,
     http::{ApiError, ApiResult, JsonBody},
@@ -135,19 +138,16 @@ impl GetOrderParams {
         let (changed_from, wait_secs) = match (&self.changed_from, self.wait_secs) {
             (None, None) => return Ok(None),
             (Some(status), Some(secs)) => (status, secs),
-            _ => return Err(ApiError::invalid("invalid_request", "changed_from and wait_secs go together")),
+            _ => return Err(ApiError::invalid_request("changed_from and wait_secs go together")),
         };
-        if self.source.as_deref() != Some("read_model") {
-            return Err(ApiError::invalid("invalid_request", "waiting for a change needs source=read_model"));
+        if self.source.as_deref().and_then(ReadSource::parse) != Some(ReadSource::ReadModel) {
+            return Err(ApiError::invalid_request("waiting for a change needs source=read_model"));
         }
         let status = OrderStatus::parse(changed_from).ok_or_else(|| {
-            ApiError::invalid("invalid_request", format!("changed_from must be an order status, got {changed_from:?}"))
+            ApiError::invalid_request(format!("changed_from must be an order status, got {changed_from:?}"))
         })?;
         if !(1..=MAX_WAIT_SECS).contains(&wait_secs) {
-            return Err(ApiError::invalid(
-                "invalid_request",
-                format!("wait_secs must be 1 to {MAX_WAIT_SECS}, got {wait_secs}"),
-            ));
+            return Err(ApiError::invalid_request(format!("wait_secs must be 1 to {MAX_WAIT_SECS}, got {wait_secs}")));
         }
         Ok(Some((status, Duration::from_secs(wait_secs))))
     }
@@ -160,13 +160,11 @@ async fn get_order(
     Query(params): Query<GetOrderParams>,
 ) -> ApiResult<Json<OrderView>> {
     let ask_the_workflow = match params.source.as_deref() {
-        None | Some("workflow") => true,
-        Some("read_model") => false,
+        None => true,
+        Some(text) if ReadSource::parse(text) == Some(ReadSource::Workflow) => true,
+        Some(text) if ReadSource::parse(text) == Some(ReadSource::ReadModel) => false,
         Some(other) => {
-            return Err(ApiError::invalid(
-                "invalid_request",
-                format!("source must be `workflow` or `read_model`, got {other:?}"),
-            ));
+            return Err(ApiError::invalid_request(format!("source must be `workflow` or `read_model`, got {other:?}")));
         }
     };
     let long_poll = params.long_poll()?;
@@ -176,7 +174,7 @@ async fn get_order(
     let mut row = read_model::find(&state.db, &order_id)
         .await?
         .filter(|row| caller.may_act_for(&row.customer_id))
-        .ok_or_else(|| ApiError::not_found("order_not_found", format!("no order {order_id}")))?;
+        .ok_or_else(|| ApiError::not_found(codes::ORDER_NOT_FOUND, format!("no order {order_id}")))?;
     if let Some((changed_from, wait)) = long_poll
         && row.status == changed_from
     {
@@ -212,7 +210,7 @@ async fn record_order(
     JsonBody(snapshot): JsonBody<OrderSnapshot>,
 ) -> ApiResult<Json<Value>> {
     if snapshot.order_id != order_id {
-        return Err(ApiError::invalid("invalid_request", "the snapshot's order_id does not match the path"));
+        return Err(ApiError::invalid_request("the snapshot's order_id does not match the path"));
     }
     let previous = read_model::find(&state.db, &order_id).await?.map(|row| row.status);
     if !read_model::record(&state.db, &snapshot).await? {

@@ -1,4 +1,4 @@
-//! Subscriptions (day 9): one long-running `SubscriptionWorkflow` each.
+//! Subscriptions: one long-running `SubscriptionWorkflow` each.
 //!
 //! | route                                   | message                              |
 //! |-----------------------------------------|--------------------------------------|
@@ -8,7 +8,10 @@
 //! | `PUT /subscriptions/{id}/plan`          | update `change_plan` (validated)     |
 //! | `PUT /subscriptions/{id}/payment-method`| signal `update_payment_method`       |
 
+use super::idempotent_start::{self, Start};
+use super::views::SubscriptionAccepted;
 use super::{ApiState, api_keys::Caller, create_order, validation};
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{
     Json,
@@ -19,12 +22,11 @@ use capstone_workflows::subscription::{
     CancelRequest, PLANS, PaymentMethod, PlanChange, SubscriptionInput, SubscriptionView, SubscriptionWorkflow,
     plan_price, subscription_workflow_id,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::time::Duration;
 use temporalio_client::{
-    Client, RpcOptions, WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
-    WorkflowQueryOptions, WorkflowSignalOptions, WorkflowStartOptions,
-    errors::{WorkflowQueryError, WorkflowStartError, WorkflowUpdateError},
+    Client, RpcOptions, WorkflowExecuteUpdateOptions, WorkflowHandle, WorkflowQueryOptions, WorkflowSignalOptions,
+    errors::{WorkflowQueryError, WorkflowUpdateError},
 };
 
 /// Lengths the api puts into every new subscription (configurable so that tests take
@@ -52,13 +54,6 @@ pub(super) struct CreateSubscriptionRequest {
     pub payment: CardBody,
 }
 
-#[derive(Debug, Serialize)]
-pub(super) struct SubscriptionAccepted {
-    pub subscription_id: String,
-    pub workflow_id: String,
-    pub status_url: String,
-}
-
 pub(super) async fn create_subscription(
     State(state): State<ApiState>,
     caller: Caller,
@@ -81,7 +76,7 @@ pub(super) async fn create_subscription(
         problems.push("payment.card_token must be 1 to 64 characters of letters, digits or '_'".to_owned());
     }
     if !problems.is_empty() {
-        return Err(ApiError::invalid("invalid_request", problems.join("; ")));
+        return Err(ApiError::invalid_request(problems.join("; ")));
     }
     caller.require_customer(customer_id, "subscribe")?;
     let subscription_id = create_order::id_for("sub", customer_id, &headers)?;
@@ -95,24 +90,18 @@ pub(super) async fn create_subscription(
         plan: request.plan,
         card_token: request.payment.card_token,
         trial_secs: settings.day.as_secs() * u64::from(request.trial_days),
-        period_secs: settings.period.as_secs().max(1),
-        dunning_delays_secs: settings.dunning_delays.iter().map(|delay| delay.as_secs().max(1)).collect(),
+        // Whole seconds: the flags refuse anything under a second (`config::at_least_a_second`).
+        period_secs: settings.period.as_secs(),
+        dunning_delays_secs: settings.dunning_delays.iter().map(Duration::as_secs).collect(),
         renewals_per_run: settings.renewals_per_run,
         activity_task_queue: queues.activities,
         payments_task_queue: queues.payments,
         carried: None,
     };
-    let options = WorkflowStartOptions::new(queues.subscriptions, workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .build();
-    match state.temporal.start_workflow(SubscriptionWorkflow::run, input, options).await {
-        Ok(_) => crate::metrics::shop::subscription_started(&plan),
-        Err(WorkflowStartError::AlreadyStarted { .. }) => {}
-        Err(error) => {
-            tracing::error!(%subscription_id, "starting the subscription failed: {error}");
-            return Err(ApiError::unavailable("temporal_unavailable", "the subscription could not be started; retry"));
-        }
+    let options = idempotent_start::options(queues.subscriptions, workflow_id.clone());
+    let started = state.temporal.start_workflow(SubscriptionWorkflow::run, input, options).await;
+    if idempotent_start::settle(started, "the subscription", &subscription_id)? == Start::Running {
+        crate::metrics::shop::subscription_started(&plan);
     }
     tracing::info!(%subscription_id, "subscription started");
     Ok((
@@ -187,7 +176,7 @@ pub(super) async fn change_plan(
         .execute_update(SubscriptionWorkflow::change_plan, body, options)
         .await
         .map_err(|error| match error {
-            WorkflowUpdateError::Failed(failure) => ApiError::conflict("update_refused", failure.message.clone()),
+            WorkflowUpdateError::Failed(failure) => ApiError::conflict(codes::UPDATE_REFUSED, failure.message.clone()),
             WorkflowUpdateError::NotFound(_) => not_found(&subscription_id),
             other => unavailable(&subscription_id, other),
         })?;
@@ -208,7 +197,7 @@ fn not_found(subscription_id: &str) -> ApiError {
 
 fn unavailable(subscription_id: &str, error: impl std::fmt::Display) -> ApiError {
     tracing::warn!(%subscription_id, "subscription call failed: {error}");
-    ApiError::unavailable("temporal_unavailable", "the subscription could not be reached; retry")
+    ApiError::unavailable(codes::TEMPORAL_UNAVAILABLE, "the subscription could not be reached; retry")
 }
 
 fn signal_failed(subscription_id: &str, error: impl std::fmt::Display) -> ApiError {

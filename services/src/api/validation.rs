@@ -95,7 +95,7 @@ pub fn validate(request: &CreateOrderRequest) -> Result<ValidOrder, ApiError> {
     }
 
     if !problems.is_empty() {
-        return Err(ApiError::invalid("invalid_request", problems.join("; ")));
+        return Err(ApiError::invalid_request(problems.join("; ")));
     }
     Ok(ValidOrder {
         customer_id: customer_id.to_owned(),
@@ -151,10 +151,9 @@ pub fn validate_key(what: &str, key: &str, max_len: usize) -> Result<(), ApiErro
     if is_identifier(key, max_len, |c| c.is_ascii_alphanumeric() || "_-.:".contains(c)) && !is_dot_segment(key) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "invalid_request",
-            format!("{what} must be 1 to {max_len} characters of letters, digits, '_', '-', '.' or ':'"),
-        ))
+        Err(ApiError::invalid_request(format!(
+            "{what} must be 1 to {max_len} characters of letters, digits, '_', '-', '.' or ':'"
+        )))
     }
 }
 
@@ -166,8 +165,7 @@ pub fn validate_customer_id(customer_id: &str) -> Result<(), ApiError> {
     {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            "invalid_request",
+        Err(ApiError::invalid_request(
             "customer_id must be 1 to 64 characters of letters, digits, '_', '.' or '-' (an account id; the e-mail address goes in `email`)",
         ))
     }

@@ -1,4 +1,6 @@
-//! The JSON the api answers with.
+//! The JSON the api answers with: written by the api, and read by its clients in this
+//! repository (the load generator, the benchmark, `dev`'s demo order, the tests) through the
+//! same types, so that a field renamed here is renamed for them too.
 
 use super::read_model::OrderRow;
 use crate::rfc3339;
@@ -6,12 +8,36 @@ use capstone_workflows::{
     contracts::Address,
     order::{ApprovalState, ApprovalView, OrderSnapshot, OrderStatus},
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Where an answer about orders comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadSource {
+    /// A query to the running workflow: the order as it is now.
+    Workflow,
+    /// The api's table, written by the workflow at each status: possibly a step behind.
+    ReadModel,
+    /// Temporal's visibility store (search attributes): eventually consistent.
+    Visibility,
+}
+
+impl ReadSource {
+    /// `source=` as a request names it.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "workflow" => Some(Self::Workflow),
+            "read_model" => Some(Self::ReadModel),
+            "visibility" => Some(Self::Visibility),
+            _ => None,
+        }
+    }
+}
 
 /// The answer to `POST /orders`: `201` once the stock is reserved (with `reservation_id`),
 /// `202` when the order was accepted and its checkout is still under way (or was not asked
 /// for: `Prefer: respond-async`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Accepted {
     pub order_id: String,
     pub workflow_id: String,
@@ -23,7 +49,7 @@ pub struct Accepted {
 }
 
 /// Where the parcel is, with the time as a date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DeliveryJson {
     pub step: capstone_workflows::shipment::JourneyStep,
     pub carrier: String,
@@ -33,7 +59,7 @@ pub struct DeliveryJson {
 }
 
 /// The approval part of an order, with the deadline as a date.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ApprovalJson {
     pub state: ApprovalState,
     pub deadline: String,
@@ -54,7 +80,7 @@ impl From<ApprovalView> for ApprovalJson {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TimelineView {
     pub at: String,
     pub status: OrderStatus,
@@ -62,7 +88,7 @@ pub struct TimelineView {
 }
 
 /// `GET /orders/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderView {
     pub order_id: String,
     pub workflow_id: String,
@@ -89,13 +115,13 @@ pub struct OrderView {
     pub created_at: String,
     pub updated_at: String,
     /// `workflow` when answered by a query to the running workflow, `read_model` otherwise.
-    pub source: &'static str,
+    pub source: ReadSource,
     pub temporal_ui_url: String,
 }
 
 impl OrderView {
     pub fn live(row: &OrderRow, snapshot: OrderSnapshot, temporal_ui_url: String) -> Self {
-        Self::build(row, snapshot, "workflow", temporal_ui_url)
+        Self::build(row, snapshot, ReadSource::Workflow, temporal_ui_url)
     }
 
     pub fn recorded(row: &OrderRow, temporal_ui_url: String) -> Self {
@@ -106,10 +132,10 @@ impl OrderView {
             total_cents: row.total_cents,
             ..OrderSnapshot::default()
         });
-        Self::build(row, snapshot, "read_model", temporal_ui_url)
+        Self::build(row, snapshot, ReadSource::ReadModel, temporal_ui_url)
     }
 
-    fn build(row: &OrderRow, snapshot: OrderSnapshot, source: &'static str, temporal_ui_url: String) -> Self {
+    fn build(row: &OrderRow, snapshot: OrderSnapshot, source: ReadSource, temporal_ui_url: String) -> Self {
         Self {
             order_id: snapshot.order_id,
             workflow_id: row.workflow_id.clone(),
@@ -148,7 +174,7 @@ impl OrderView {
 
 /// One line of `GET /orders`. Visibility answers add `region`, `summary` (the memo) and the
 /// execution's own status; a search attribute an old workflow never set stays empty.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderSummary {
     pub order_id: String,
     pub workflow_id: String,
@@ -166,10 +192,10 @@ pub struct OrderSummary {
 }
 
 /// `GET /orders`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OrderList {
     /// `visibility` or `read_model`.
-    pub source: &'static str,
+    pub source: ReadSource,
     /// The list query sent to Temporal, when visibility answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
@@ -193,6 +219,35 @@ impl OrderList {
                 updated_at: rfc3339(row.updated_at_ms),
             })
             .collect();
-        Self { source: "read_model", query: None, orders }
+        Self { source: ReadSource::ReadModel, query: None, orders }
     }
+}
+
+/// The answer to `POST /batches`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchAccepted {
+    pub batch_id: String,
+    pub workflow_id: String,
+    pub count: u32,
+    pub total_cents_each: i64,
+    pub status_url: String,
+}
+
+/// `GET /batches/{id}`: the batch's `progress` query, with where to see it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BatchView {
+    pub batch_id: String,
+    pub workflow_id: String,
+    #[serde(flatten)]
+    pub progress: capstone_workflows::batch::BatchProgress,
+    pub temporal_ui_url: String,
+}
+
+/// The answer to `POST /subscriptions` (`GET /subscriptions/{id}` answers the workflow's
+/// own `SubscriptionView`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubscriptionAccepted {
+    pub subscription_id: String,
+    pub workflow_id: String,
+    pub status_url: String,
 }

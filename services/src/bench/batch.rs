@@ -1,11 +1,12 @@
 //! `capstone bench-batch`: a benchmark, not a test. Against a running system (`capstone dev`),
 //! times N orders as one `BatchWorkflow` against N independent orders placed by the client
-//! with the same concurrency, in one run, and prints both and their ratio (day 8).
+//! with the same concurrency, in one run, and prints both and their ratio.
 
-use crate::loadgen::{self, LoadPlan, Mix, OrderKind, Pace, ShopClientArgs, Stop};
-use anyhow::Context;
+use crate::api::views::{BatchAccepted, BatchView};
+use crate::loadgen::{self, LoadPlan, Mix, OrderKind, Outcome, Pace, ShopClientArgs, Stop};
+use capstone_workflows::{batch::BatchState, order::OrderStatus};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args, Debug)]
@@ -78,14 +79,14 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
         "email": "bench@example.com",
         "order": { "items": order["items"], "shipping_address": order["shipping_address"], "payment": order["payment"] },
     });
-    let accepted: Value =
+    let accepted: BatchAccepted =
         http.post(format!("{api}/batches")).json(&body).send().await?.error_for_status()?.json().await?;
-    let batch_id = accepted["batch_id"].as_str().context("no batch_id")?.to_owned();
+    let batch_id = accepted.batch_id;
     let progress = bar(count, "batch");
     let batch = loop {
-        let batch: Value = http.get(format!("{api}/batches/{batch_id}")).send().await?.json().await?;
-        progress.set_position(batch["finished"].as_u64().unwrap_or(0));
-        if batch["state"] != "RUNNING" && batch["state"].is_string() {
+        let batch: BatchView = http.get(format!("{api}/batches/{batch_id}")).send().await?.json().await?;
+        progress.set_position(u64::from(batch.progress.finished));
+        if batch.progress.state != BatchState::Running {
             break batch;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -110,12 +111,12 @@ pub async fn compare(shop: &ShopClientArgs, count: u32, window: u32) -> anyhow::
     let records = loadgen::drive(&plan, &progress).await?;
     progress.finish();
     let independent_time = started.elapsed();
-    let completed = records.iter().filter(|record| record.outcome == "COMPLETED").count();
+    let completed = records.iter().filter(|record| record.outcome == Outcome::Ended(OrderStatus::Completed)).count();
     Ok(BatchComparison {
         count,
         window,
         batch_secs: batch_time.as_secs_f64(),
-        batch_completed: batch["by_status"]["COMPLETED"].as_u64().unwrap_or(0),
+        batch_completed: batch.progress.by_status.get(OrderStatus::Completed.as_str()).copied().map_or(0, u64::from),
         independent_secs: independent_time.as_secs_f64(),
         independent_completed: completed as u64,
     })

@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod saturation;
 pub mod steps;
 pub mod system;
+pub mod targets;
 
 pub use batch::BenchBatchArgs;
 
@@ -31,6 +32,7 @@ use crate::{
         dev_server::{DevServer, DevServerConfig},
     },
 };
+use capstone_workflows::order::OrderStatus;
 use indicatif::ProgressBar;
 use saturation::{Measured, SaturationRun, Window};
 use serde::Serialize;
@@ -314,7 +316,7 @@ async fn run_load(plan: &LoadPlan, progress: &ProgressBar) -> anyhow::Result<Loa
     progress.finish_and_clear();
     let report = LoadReport::new(&records, started.elapsed());
     // Plain orders only: every one must complete, or the figures are not those of a saga.
-    let completed = report.outcomes.get("COMPLETED").copied().unwrap_or(0);
+    let completed = report.outcomes.get(OrderStatus::Completed.as_str()).copied().unwrap_or(0);
     anyhow::ensure!(
         completed == report.orders,
         "not every order completed: {:?} {:?}",
@@ -322,11 +324,6 @@ async fn run_load(plan: &LoadPlan, progress: &ProgressBar) -> anyhow::Result<Loa
         report.sample_errors
     );
     Ok(report)
-}
-
-/// `value` against a target: `ok` or `MISSED`.
-fn verdict(met: bool) -> &'static str {
-    if met { "ok" } else { "MISSED" }
 }
 
 fn print(f: &Figures) {
@@ -337,11 +334,11 @@ fn print(f: &Figures) {
     println!("Temporal server CPU per order       {:>8.1} ms", f.server_cpu_ms_per_order);
     println!("Ceiling (cores / server CPU/order)   {:>8.1} orders/s", f.ceiling_orders_per_sec);
     println!(
-        "Saturation ({:>3} clients)            {:>8.1} orders/s = {:.2} of the ceiling   (target >= 0.70: {})",
+        "Saturation ({:>3} clients)            {:>8.1} orders/s = {:.2} of the ceiling   {}",
         f.concurrency,
         w.orders_per_sec,
         f.saturation_to_ceiling,
-        verdict(f.saturation_to_ceiling >= 0.7)
+        targets::SATURATION.verdict(f.saturation_to_ceiling)
     );
     println!(
         "  steady state                      {} orders in {:.1} s, cores {:.0}% busy (whole run with ramp-up and drain: {:.1} orders/s)",
@@ -351,10 +348,10 @@ fn print(f: &Figures) {
         s.finished_per_sec
     );
     println!(
-        "Our CPU per order (7 processes)     {:>8.1} ms = {:.2} of the server's     (target <= 0.25: {})",
+        "Our CPU per order (7 processes)     {:>8.1} ms = {:.2} of the server's     {}",
         f.ours_cpu_ms_per_order,
         f.ours_to_server_cpu,
-        verdict(f.ours_to_server_cpu <= 0.25)
+        targets::OUR_CPU.verdict(f.ours_to_server_cpu)
     );
     let by_role: Vec<String> = f.ours_cpu_ms_by_role.iter().map(|(role, ms)| format!("{role} {ms:.1}")).collect();
     println!("  by role (ms per order)            {}", by_role.join(", "));
@@ -371,10 +368,10 @@ fn print(f: &Figures) {
         f.half_peak.acceptance.p50_ms, f.half_peak.acceptance.p99_ms,
     );
     println!(
-        "                                    respond-async (202): p50 {:.1} ms, p99 {:.1} ms   (target p99 < 25 ms: {})",
+        "                                    respond-async (202): p50 {:.1} ms, p99 {:.1} ms   {}",
         f.half_peak_async.acceptance.p50_ms,
         f.half_peak_async.acceptance.p99_ms,
-        verdict(f.half_peak_async.acceptance.p99_ms < 25.0)
+        targets::ACCEPTANCE_P99.verdict(f.half_peak_async.acceptance.p99_ms)
     );
     let steps: Vec<String> = f.half_peak_steps_p99_ms.iter().map(|(step, ms)| format!("{step} <= {ms} ms")).collect();
     println!("  p99 by step (api), and the server's  {}", steps.join(", "));
@@ -388,18 +385,18 @@ fn print(f: &Figures) {
     );
     if let Some(b) = &f.batch {
         println!(
-            "Batch of {} vs independent         {:.1} s vs {:.1} s = {:.2}   (target <= 1.30: {})",
+            "Batch of {} vs independent         {:.1} s vs {:.1} s = {:.2}   {}",
             b.count,
             b.batch_secs,
             b.independent_secs,
             b.ratio(),
-            verdict(b.ratio() <= 1.3)
+            targets::BATCH.verdict(b.ratio())
         );
     }
     for (role, idle, peak) in &f.worker_rss_mib {
         println!(
-            "{role:<22}              RSS idle {idle:.1} MiB, peak {peak:.1} MiB   (target idle < 40: {})",
-            verdict(*idle < 40.0)
+            "{role:<22}              RSS idle {idle:.1} MiB, peak {peak:.1} MiB   {}",
+            targets::WORKER_IDLE_RSS.verdict(*idle)
         );
     }
     let (now, peak) = f.server_rss_mib;

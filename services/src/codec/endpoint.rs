@@ -75,9 +75,7 @@ fn convert(
 
 pub fn from_json(index: usize, payload: JsonPayload) -> ApiResult<Payload> {
     let bytes = |field: &str, text: &str| {
-        BASE64
-            .decode(text)
-            .map_err(|_| ApiError::invalid("invalid_request", format!("payloads[{index}].{field} is not base64")))
+        BASE64.decode(text).map_err(|_| ApiError::invalid_request(format!("payloads[{index}].{field} is not base64")))
     };
     let mut metadata = std::collections::HashMap::new();
     for (key, value) in &payload.metadata {

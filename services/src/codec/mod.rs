@@ -1,4 +1,4 @@
-//! Payload encryption (day 10): the AES-256-GCM codec every client and worker uses, its key
+//! Payload encryption: the AES-256-GCM codec every client and worker uses, its key
 //! ring, and the codec endpoint through which the Temporal Web UI shows decrypted payloads.
 
 pub mod aes;

@@ -1,6 +1,7 @@
 //! The demo order of `capstone dev --demo-order`: placed through the real HTTP API and
 //! followed until its saga ends, so a first run ends with a completed order in the Web UI.
 
+use crate::api::views::{Accepted, OrderView, ReadSource};
 use anyhow::Context;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -19,32 +20,24 @@ pub async fn place_and_follow(api_url: &str, api_key: &str, ui_url: &str, namesp
     let body: Value = serde_json::from_str(DEMO_ORDER)?;
     let response = http.post(format!("{api_url}/orders")).json(&body).send().await?;
     let status = response.status();
-    let accepted: Value = response.json().await?;
-    anyhow::ensure!(status.is_success(), "POST /orders answered {status}: {accepted}");
-    let order_id = accepted["order_id"].as_str().context("no order_id in the answer")?.to_owned();
-    let workflow_id = accepted["workflow_id"].as_str().unwrap_or_default().to_owned();
+    anyhow::ensure!(status.is_success(), "POST /orders answered {status}: {}", response.text().await?);
+    let Accepted { order_id, workflow_id, .. } = response.json().await.context("the answer to POST /orders")?;
     println!("Demo order {order_id} placed; following its saga ...");
 
     let started = Instant::now();
     let order = loop {
-        let order: Value = http.get(format!("{api_url}/orders/{order_id}")).send().await?.json().await?;
-        let status = order["status"].as_str().unwrap_or_default();
+        let order: OrderView = http.get(format!("{api_url}/orders/{order_id}")).send().await?.json().await?;
         // Final once the workflow has written its outcome to the read model (its last step).
-        let terminal = ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status);
-        if terminal && order["source"] == "read_model" {
+        if order.status.is_terminal() && order.source == ReadSource::ReadModel {
             break order;
         }
+        let status = order.status.as_str();
         anyhow::ensure!(started.elapsed() < Duration::from_secs(120), "still {status} after two minutes");
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
-    println!("Demo order {order_id} is {} after {:.1?}:", order["status"].as_str().unwrap_or("?"), started.elapsed());
-    for step in order["timeline"].as_array().into_iter().flatten() {
-        println!(
-            "  {}  {:<20} {}",
-            step["at"].as_str().unwrap_or(""),
-            step["status"].as_str().unwrap_or(""),
-            step["note"].as_str().unwrap_or("")
-        );
+    println!("Demo order {order_id} is {} after {:.1?}:", order.status.as_str(), started.elapsed());
+    for step in &order.timeline {
+        println!("  {}  {:<20} {}", step.at, step.status.as_str(), step.note);
     }
     println!("  in the Web UI:  {}/namespaces/{namespace}/workflows/{workflow_id}", ui_url.trim_end_matches('/'));
     println!("  over HTTP:      curl -s {api_url}/orders/{order_id}");

@@ -12,9 +12,9 @@ mod demo_order;
 use crate::api::api_keys::{self, Role};
 use crate::{
     config::{
-        ActivityTuningArgs, ApiAddr, ApprovalArgs, DatabaseArgs, InventoryAddr, NotificationsAddr, PaymentsAddr,
-        RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs, TaskQueueArgs,
-        TemporalArgs, UiArgs, WorkflowTuningArgs, worker_tuning,
+        ActivityTuningArgs, ApiAddr, ApprovalArgs, BatchArgs, DatabaseArgs, InventoryAddr, NotificationsAddr,
+        PaymentsAddr, RegionRoutesArg, ShippingAddr, ShippingRulesArgs, StatusIntervalArg, SubscriptionArgs,
+        TaskQueueArgs, TemporalArgs, UiArgs, WorkflowTuningArgs, worker_tuning,
     },
     mail_catcher::{self, MailCatcher},
     shop::{ServiceAddrs, Shop, ShopConfig},
@@ -76,6 +76,8 @@ pub struct DevArgs {
     pub approval: ApprovalArgs,
     #[command(flatten)]
     pub subscriptions: SubscriptionArgs,
+    #[command(flatten)]
+    pub batches: BatchArgs,
     #[command(flatten)]
     pub shipping_rules: ShippingRulesArgs,
     #[command(flatten)]
@@ -271,7 +273,7 @@ async fn run_shop(
         carrier: args.carrier.settings(true, &service_key),
         smtp: mail.smtp.clone(),
         subscriptions: args.subscriptions.settings(),
-        batch_children_per_run: args.subscriptions.batch_children_per_run,
+        batch_children_per_run: args.batches.batch_children_per_run,
         blocked_countries: args.shipping_rules.countries(),
         fault_injection: true,
         temporal_ui_url: ui_url.clone(),

@@ -7,9 +7,25 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Response},
 };
+use capstone_workflows::contracts::failures::Refusal;
 use serde::Serialize;
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error codes clients match on that more than one route answers with. A refusal that
+/// crosses into a workflow is declared with its failure type instead (`ApiError::refused`).
+pub mod codes {
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    pub const INVALID_BODY: &str = "invalid_body";
+    pub const ORDER_NOT_FOUND: &str = "order_not_found";
+    pub const ORDER_FINISHED: &str = "order_finished";
+    pub const UPDATE_REFUSED: &str = "update_refused";
+    pub const SHIPMENT_NOT_FOUND: &str = "shipment_not_found";
+    /// Temporal did not answer: the client may retry the same request.
+    pub const TEMPORAL_UNAVAILABLE: &str = "temporal_unavailable";
+    /// One of our services did not answer: the client may retry the same request.
+    pub const DEPENDENCY_UNAVAILABLE: &str = "dependency_unavailable";
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -55,6 +71,18 @@ impl ApiError {
     /// 503: something we depend on is down; the client may retry the same request.
     pub fn unavailable(error: &'static str, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, error, detail)
+    }
+
+    /// `422 invalid_request`: the request's content breaks a rule the detail names.
+    pub fn invalid_request(detail: impl Into<String>) -> Self {
+        Self::invalid(codes::INVALID_REQUEST, detail)
+    }
+
+    /// A business refusal that workflows branch on, with the code and status its declaration
+    /// gives it (`capstone_workflows::contracts::failures::refusals`).
+    pub fn refused(refusal: Refusal, detail: impl Into<String>) -> Self {
+        let status = StatusCode::from_u16(refusal.http_status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+        Self::new(status, refusal.code, detail)
     }
 
     /// 500: a bug or an unexpected failure. The cause is logged, not sent to the client.

@@ -1,5 +1,5 @@
 //! Fault injection: make a service fail, go down, answer slowly, or lose its answers, on
-//! request (day 7).
+//! request.
 //!
 //! `POST /admin/faults` with any of the fields below; `GET /admin/faults` shows what is set;
 //! `DELETE /admin/faults` clears it. Only mounted when the service runs with

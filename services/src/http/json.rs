@@ -8,6 +8,7 @@
 //! | body over the size limit         | 413    | `payload_too_large`      |
 
 use super::ApiError;
+use crate::http::codes;
 use axum::{
     extract::{FromRequest, Request, rejection::JsonRejection},
     http::StatusCode,
@@ -36,7 +37,7 @@ fn reject(rejection: JsonRejection) -> ApiError {
         JsonRejection::JsonSyntaxError(error) => {
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", error.body_text())
         }
-        JsonRejection::JsonDataError(error) => ApiError::invalid("invalid_body", error.body_text()),
+        JsonRejection::JsonDataError(error) => ApiError::invalid(codes::INVALID_BODY, error.body_text()),
         JsonRejection::MissingJsonContentType(_) => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",

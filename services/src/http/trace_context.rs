@@ -1,4 +1,4 @@
-//! W3C trace context on inbound HTTP (day 12): the caller's `traceparent`, if any.
+//! W3C trace context on inbound HTTP: the caller's `traceparent`, if any.
 
 use axum::http::HeaderMap;
 use opentelemetry::{Context, global, propagation::Extractor};

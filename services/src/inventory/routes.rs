@@ -18,6 +18,7 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::inventory::{
     CatalogItem, Reservation, ReserveStockRequest, StockReceiptBatch, StockReceiptResult,
 };
@@ -55,7 +56,7 @@ async fn list_skus(State(db): State<Db>, Query(filter): Query<SkuFilter>) -> Api
 
 async fn get_sku(State(db): State<Db>, Path(sku): Path<String>) -> ApiResult<Json<CatalogItem>> {
     let mut items = store::catalog(&db, Some(std::slice::from_ref(&sku))).await?;
-    items.pop().map(Json).ok_or_else(|| ApiError::not_found("unknown_sku", format!("no SKU {sku}")))
+    items.pop().map(Json).ok_or_else(|| ApiError::not_found(refusals::UNKNOWN_SKU.code, format!("no SKU {sku}")))
 }
 
 async fn reserve(
@@ -81,7 +82,7 @@ async fn get_reservation(State(db): State<Db>, Path(reservation_id): Path<String
 
 async fn release(State(db): State<Db>, Path(reservation_id): Path<String>) -> ApiResult<Json<Reservation>> {
     if reservation_id.is_empty() || reservation_id.len() > 128 {
-        return Err(ApiError::invalid("invalid_request", "reservation_id must be 1 to 128 characters"));
+        return Err(ApiError::invalid_request("reservation_id must be 1 to 128 characters"));
     }
     let reservation = store::release(&db, &reservation_id).await?;
     tracing::info!(%reservation_id, "reservation released");
@@ -93,7 +94,7 @@ async fn receive_stock(
     JsonBody(batch): JsonBody<StockReceiptBatch>,
 ) -> ApiResult<Json<StockReceiptResult>> {
     if batch.ingestion_id.is_empty() || batch.ingestion_id.len() > 128 {
-        return Err(ApiError::invalid("invalid_request", "ingestion_id must be 1 to 128 characters"));
+        return Err(ApiError::invalid_request("ingestion_id must be 1 to 128 characters"));
     }
     for (offset, line) in batch.lines.iter().enumerate() {
         let valid_sku = !line.sku.is_empty()
@@ -101,17 +102,16 @@ async fn receive_stock(
             && line.sku.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
         if !valid_sku || line.qty == 0 || line.unit_price_cents <= 0 || line.name.trim().is_empty() {
             let row = batch.first_row + offset as u64 + 1;
-            return Err(ApiError::invalid(
-                "invalid_request",
-                format!("row {row}: needs an A-Z/0-9 SKU, a name, a positive price and a positive qty"),
-            ));
+            return Err(ApiError::invalid_request(format!(
+                "row {row}: needs an A-Z/0-9 SKU, a name, a positive price and a positive qty"
+            )));
         }
     }
     Ok(Json(store::receive(&db, &batch).await?))
 }
 
 fn validate(request: &ReserveStockRequest) -> ApiResult<()> {
-    let invalid = |detail: String| Err(ApiError::invalid("invalid_request", detail));
+    let invalid = |detail: String| Err(ApiError::invalid_request(detail));
     if request.reservation_id.is_empty() || request.reservation_id.len() > 128 {
         return invalid("reservation_id must be 1 to 128 characters".into());
     }

@@ -5,6 +5,7 @@ use crate::{
     http::{ApiError, ApiResult},
     now_ms,
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::{
     StockLine,
     inventory::{
@@ -96,9 +97,9 @@ pub async fn reserve(db: &Db, request: &ReserveStockRequest) -> ApiResult<Reserv
                 .await?;
             // Dropping the transaction rolls back every line reserved so far.
             return Err(match available {
-                None => ApiError::invalid("unknown_sku", format!("no SKU {}", line.sku)),
-                Some(available) => ApiError::conflict(
-                    "insufficient_stock",
+                None => ApiError::refused(refusals::UNKNOWN_SKU, format!("no SKU {}", line.sku)),
+                Some(available) => ApiError::refused(
+                    refusals::INSUFFICIENT_STOCK,
                     format!("{}: {available} available, {} requested", line.sku, line.qty),
                 ),
             });

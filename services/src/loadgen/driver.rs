@@ -3,6 +3,7 @@
 //! operator approving large orders, cancellations right after acceptance.
 
 use super::plan::{self, OrderKind, Pace, Stop};
+use crate::api::views::{Accepted, OrderView};
 use capstone_workflows::order::OrderStatus;
 use indicatif::ProgressBar;
 use serde::Serialize;
@@ -31,6 +32,38 @@ pub struct LoadPlan {
     pub respond_async: bool,
 }
 
+/// How an order of the run ended, as the report counts it: its final status, or one of the
+/// two ways a client loses sight of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// No `POST /orders` attempt was accepted before the order's timeout.
+    NotAccepted,
+    /// Accepted, but not final within the order's timeout.
+    TimedOut,
+    Ended(OrderStatus),
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotAccepted => "NOT_ACCEPTED",
+            Self::TimedOut => "TIMED_OUT",
+            Self::Ended(status) => status.as_str(),
+        }
+    }
+
+    /// Whether the client lost sight of the order (what a run must not have).
+    pub fn is_lost(self) -> bool {
+        matches!(self, Self::NotAccepted | Self::TimedOut)
+    }
+}
+
+impl Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 /// How one order ended, as the client saw it.
 #[derive(Debug, Clone, Serialize)]
 pub struct OrderRecord {
@@ -38,7 +71,7 @@ pub struct OrderRecord {
     pub kind: OrderKind,
     pub order_id: Option<String>,
     /// The final status (`COMPLETED`, ...), or `NOT_ACCEPTED` / `TIMED_OUT`.
-    pub outcome: String,
+    pub outcome: Outcome,
     /// The last error seen, if any (kept for the report).
     pub error: Option<String>,
     /// From the first POST attempt to its `201` or `202` (retries included).
@@ -52,8 +85,8 @@ pub struct OrderRecord {
 }
 
 /// How long one look at an order may wait for it to change (a long poll: the api answers at
-/// the change). Plain polling was the client's main cost on the api: measured with
-/// `capstone bench`, 4.7 ms of the api's CPU per order when polled every 200 ms.
+/// the change). Plain polling was the client's main cost on the api (the figures are in
+/// docs/performance.md, "What changed after the first recorded run").
 const WAIT_FOR_CHANGE: Duration = Duration::from_secs(10);
 
 /// Before looking again after an error (the api restarting, say).
@@ -120,7 +153,7 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
         index,
         kind,
         order_id: None,
-        outcome: "NOT_ACCEPTED".to_owned(),
+        outcome: Outcome::NotAccepted,
         error: None,
         accepted_after: None,
         finished_after: None,
@@ -140,7 +173,7 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
         }
         let sent = request.send().await;
         match sent {
-            Ok(response) if response.status().is_success() => match response.json::<Value>().await {
+            Ok(response) if response.status().is_success() => match response.json::<Accepted>().await {
                 Ok(accepted) => break accepted,
                 Err(error) => record.error = Some(format!("unreadable answer to POST /orders: {error}")),
             },
@@ -161,8 +194,8 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
         tokio::time::sleep(backoff(record.attempts)).await;
     };
     record.accepted_after = Some(started.elapsed());
-    let order_id = accepted["order_id"].as_str().unwrap_or_default().to_owned();
-    record.total_cents = accepted["total_cents"].as_i64().unwrap_or_default();
+    let order_id = accepted.order_id;
+    record.total_cents = accepted.total_cents;
     record.order_id = Some(order_id.clone());
     let order_url = format!("{api}/orders/{order_id}");
 
@@ -171,31 +204,33 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
         let _ = http.post(format!("{order_url}/cancel")).json(&json!({ "reason": "load test" })).send().await;
     }
     let mut approved = false;
-    let mut last_status = accepted["status"].as_str().unwrap_or("RECEIVED").to_owned();
+    let mut last_status = accepted.status;
     loop {
         // The read model is written at the approval gate and at the end: the two moments a
         // client needs, without a query to the workflow per look. Each look waits for the
         // status to change (up to WAIT_FOR_CHANGE), so an order costs the api a look or two.
         // Not while an approval of ours is still to be sent: that look answers at once.
-        let url = if last_status == "AWAITING_APPROVAL" && !approved {
+        let url = if last_status == OrderStatus::AwaitingApproval && !approved {
             format!("{order_url}?source=read_model")
         } else {
             let wait = WAIT_FOR_CHANGE.min(deadline.saturating_duration_since(Instant::now()));
-            format!("{order_url}?source=read_model&changed_from={last_status}&wait_secs={}", wait.as_secs().max(1))
+            // At least a second: the api's long poll counts in whole seconds.
+            let wait_secs = wait.as_secs().max(1);
+            format!("{order_url}?source=read_model&changed_from={}&wait_secs={wait_secs}", last_status.as_str())
         };
         let look = http.get(url).timeout(WAIT_FOR_CHANGE + Duration::from_secs(10)).send().await;
         let mut failed = true;
         match look {
             Ok(response) if response.status().is_success() => {
                 failed = false;
-                if let Ok(order) = response.json::<Value>().await {
-                    last_status = order["status"].as_str().unwrap_or_default().to_owned();
-                    if OrderStatus::parse(&last_status).is_some_and(OrderStatus::is_terminal) {
+                if let Ok(order) = response.json::<OrderView>().await {
+                    last_status = order.status;
+                    if last_status.is_terminal() {
                         record.finished_after = Some(started.elapsed());
-                        record.outcome = last_status;
+                        record.outcome = Outcome::Ended(last_status);
                         return record;
                     }
-                    if last_status == "AWAITING_APPROVAL" && !approved {
+                    if last_status == OrderStatus::AwaitingApproval && !approved {
                         // In the name of the key's operator: the api takes it from the key.
                         let decision = json!({ "reason": "approved by the load generator" });
                         match http.post(format!("{order_url}/approve")).json(&decision).send().await {
@@ -217,8 +252,8 @@ async fn follow_one(plan: &LoadPlan, http: &reqwest::Client, index: u64) -> Orde
             Err(error) => record.error = Some(format!("GET: {error}")),
         }
         if Instant::now() >= deadline {
-            record.outcome = "TIMED_OUT".to_owned();
-            record.error = Some(format!("still {last_status} after {:?}", plan.order_timeout));
+            record.outcome = Outcome::TimedOut;
+            record.error = Some(format!("still {} after {:?}", last_status.as_str(), plan.order_timeout));
             return record;
         }
         if failed {

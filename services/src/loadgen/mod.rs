@@ -7,7 +7,7 @@ pub mod driver;
 pub mod plan;
 pub mod report;
 
-pub use driver::{LoadPlan, OrderRecord, check_api, drive, receive_stock, stock_skus};
+pub use driver::{LoadPlan, OrderRecord, Outcome, check_api, drive, receive_stock, stock_skus};
 pub use plan::{Mix, OrderKind, Pace, Stop};
 pub use report::{Latency, LoadReport};
 

@@ -1,6 +1,6 @@
 //! A run's figures: throughput, latency percentiles (HdrHistogram), outcomes.
 
-use super::driver::OrderRecord;
+use super::driver::{OrderRecord, Outcome};
 use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::{collections::BTreeMap, time::Duration};
@@ -58,9 +58,13 @@ impl LoadReport {
         let mut outcomes = BTreeMap::new();
         let mut by_kind: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
         for record in records {
-            *outcomes.entry(record.outcome.clone()).or_default() += 1;
+            *outcomes.entry(record.outcome.as_str().to_owned()).or_default() += 1;
             let kind = serde_json::to_value(record.kind).ok().and_then(|v| v.as_str().map(str::to_owned));
-            *by_kind.entry(kind.unwrap_or_default()).or_default().entry(record.outcome.clone()).or_default() += 1;
+            *by_kind
+                .entry(kind.unwrap_or_default())
+                .or_default()
+                .entry(record.outcome.as_str().to_owned())
+                .or_default() += 1;
         }
         let finished = records.iter().filter(|record| record.finished_after.is_some()).count();
         let lost = |record: &&OrderRecord| record.finished_after.is_none();
@@ -79,7 +83,7 @@ impl LoadReport {
 
     /// Every order reached a final status.
     pub fn nothing_lost(&self) -> bool {
-        !self.outcomes.contains_key("NOT_ACCEPTED") && !self.outcomes.contains_key("TIMED_OUT")
+        [Outcome::NotAccepted, Outcome::TimedOut].iter().all(|lost| !self.outcomes.contains_key(lost.as_str()))
     }
 
     pub fn print(&self) {
@@ -109,13 +113,14 @@ impl LoadReport {
 mod tests {
     use super::*;
     use crate::loadgen::plan::OrderKind;
+    use capstone_workflows::order::OrderStatus;
 
-    fn record(index: u64, outcome: &str, finished_ms: Option<u64>) -> OrderRecord {
+    fn record(index: u64, outcome: Outcome, finished_ms: Option<u64>) -> OrderRecord {
         OrderRecord {
             index,
             kind: OrderKind::Standard,
             order_id: Some(format!("ord-{index}")),
-            outcome: outcome.to_owned(),
+            outcome,
             error: None,
             accepted_after: Some(Duration::from_millis(10 + index)),
             finished_after: finished_ms.map(Duration::from_millis),
@@ -126,8 +131,9 @@ mod tests {
 
     #[test]
     fn percentiles_and_outcomes_come_from_the_records() {
-        let mut records: Vec<OrderRecord> = (0..100).map(|i| record(i, "COMPLETED", Some(100 + i * 10))).collect();
-        records.push(record(100, "TIMED_OUT", None));
+        let mut records: Vec<OrderRecord> =
+            (0..100).map(|i| record(i, Outcome::Ended(OrderStatus::Completed), Some(100 + i * 10))).collect();
+        records.push(record(100, Outcome::TimedOut, None));
         let report = LoadReport::new(&records, Duration::from_secs(10));
         assert_eq!(report.orders, 101);
         assert_eq!(report.outcomes["COMPLETED"], 100);

@@ -1,4 +1,4 @@
-//! Metrics (days 4 and 12): every process serves `GET /metrics` in the Prometheus text format.
+//! Metrics: every process serves `GET /metrics` in the Prometheus text format.
 //!
 //! Two sources end up in one answer:
 //! - the process's `prometheus` registry (the crate's default one): our HTTP server and client

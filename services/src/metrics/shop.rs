@@ -107,9 +107,9 @@ pub fn register_all() {
     super::order_steps::register();
     super::email::register();
     super::reconcile::register();
-    for status in ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"] {
-        ORDERS_FINISHED.with_label_values(&[status]);
-        ORDER_DURATION.with_label_values(&[status]);
+    for status in capstone_workflows::order::OrderStatus::TERMINAL {
+        ORDERS_FINISHED.with_label_values(&[status.as_str()]);
+        ORDER_DURATION.with_label_values(&[status.as_str()]);
     }
     ORDERS_STARTED.with_label_values(&["shared"]);
     for outcome in ["approved", "rejected", "timed_out", "withdrawn"] {

@@ -30,7 +30,7 @@ async fn send_email(
     JsonBody(request): JsonBody<SendEmailRequest>,
 ) -> ApiResult<(StatusCode, Json<EmailReceipt>)> {
     if request.message_key.is_empty() || request.to.is_empty() || request.subject.is_empty() {
-        return Err(ApiError::invalid("invalid_request", "message_key, to and subject are required"));
+        return Err(ApiError::invalid_request("message_key, to and subject are required"));
     }
     let created = store::enqueue(&db, &request).await?;
     if created {
@@ -60,7 +60,7 @@ async fn purge(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
     use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
-    request.check(PurgeTarget::SentEmails).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
+    request.check(PurgeTarget::SentEmails).map_err(ApiError::invalid_request)?;
     let deleted = store::purge_done(&db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }

@@ -8,7 +8,7 @@
 //! | `invoice` | 1.5 s   | totals above 5000.00 (`payment_declined`)  | slow enough that the charge heartbeats |
 
 use crate::http::ApiError;
-use axum::http::StatusCode;
+use capstone_workflows::contracts::failures::refusals;
 #[cfg(test)]
 use capstone_workflows::contracts::payments::ChargePurpose;
 use capstone_workflows::contracts::payments::{ChargeRequest, PROVIDERS};
@@ -38,8 +38,8 @@ impl Provider {
             "card" => Ok(Self::Card),
             "wallet" => Ok(Self::Wallet),
             "invoice" => Ok(Self::Invoice),
-            other => Err(ApiError::invalid(
-                "unknown_provider",
+            other => Err(ApiError::refused(
+                refusals::UNKNOWN_PROVIDER,
                 format!("no payment provider {other:?} (known: {})", PROVIDERS.join(", ")),
             )),
         }
@@ -56,17 +56,18 @@ impl Provider {
 
     /// The provider's refusal of this charge, if it refuses it.
     pub fn decline(self, request: &ChargeRequest) -> Option<ApiError> {
-        let declined = |error, detail: String| Some(ApiError::new(StatusCode::PAYMENT_REQUIRED, error, detail));
+        let declined = |refusal, detail: String| Some(ApiError::refused(refusal, detail));
         match self {
             Self::Card if request.card_token.starts_with(DECLINED_TOKEN_PREFIX) => {
-                declined("card_declined", "the card was declined by the issuer".to_owned())
+                declined(refusals::CARD_DECLINED, "the card was declined by the issuer".to_owned())
             }
             Self::Wallet if request.card_token.starts_with(EMPTY_WALLET_PREFIX) => {
-                declined("payment_declined", "the wallet has insufficient funds".to_owned())
+                declined(refusals::PAYMENT_DECLINED, "the wallet has insufficient funds".to_owned())
             }
-            Self::Invoice if request.amount_cents > INVOICE_CREDIT_LIMIT_CENTS => {
-                declined("payment_declined", format!("invoices are limited to {} cents", INVOICE_CREDIT_LIMIT_CENTS))
-            }
+            Self::Invoice if request.amount_cents > INVOICE_CREDIT_LIMIT_CENTS => declined(
+                refusals::PAYMENT_DECLINED,
+                format!("invoices are limited to {} cents", INVOICE_CREDIT_LIMIT_CENTS),
+            ),
             _ => None,
         }
     }
@@ -96,6 +97,7 @@ impl BusyOnFirstAttempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::StatusCode;
 
     fn request(token: &str, amount_cents: i64) -> ChargeRequest {
         ChargeRequest {

@@ -46,7 +46,7 @@ async fn charge(
 ) -> ApiResult<(StatusCode, Json<Charge>)> {
     require_key(&request.idempotency_key)?;
     if request.amount_cents <= 0 {
-        return Err(ApiError::invalid("invalid_request", "amount_cents must be positive"));
+        return Err(ApiError::invalid_request("amount_cents must be positive"));
     }
     let provider = Provider::named(&request.provider)?;
     tokio::time::sleep(provider.latency()).await;
@@ -105,7 +105,7 @@ async fn ledger(
 
 fn require_key(key: &str) -> ApiResult<()> {
     if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::invalid("invalid_request", "idempotency keys must be 1 to 200 characters"));
+        return Err(ApiError::invalid_request("idempotency keys must be 1 to 200 characters"));
     }
     Ok(())
 }
@@ -115,7 +115,7 @@ async fn charged_orders(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::ChargedOrdersRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::ChargedOrders>> {
     if !(1..=1000).contains(&request.limit) {
-        return Err(ApiError::invalid("invalid_request", "limit must be 1..=1000"));
+        return Err(ApiError::invalid_request("limit must be 1..=1000"));
     }
     let order_ids = store::charged_orders(&state.db, request.since_ms, request.limit).await?;
     Ok(Json(capstone_workflows::contracts::operations::ChargedOrders { order_ids }))
@@ -126,7 +126,7 @@ async fn totals(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::TotalsRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::LedgerTotals>> {
     if request.from_ms >= request.to_ms {
-        return Err(ApiError::invalid("invalid_request", "from_ms must be before to_ms"));
+        return Err(ApiError::invalid_request("from_ms must be before to_ms"));
     }
     Ok(Json(store::totals(&state.db, request.from_ms, request.to_ms).await?))
 }

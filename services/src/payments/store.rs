@@ -6,6 +6,7 @@ use crate::{
     http::{ApiError, ApiResult},
     now_ms,
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::payments::{Charge, ChargeRequest, Refund, RefundRequest};
 use serde::Serialize;
 use sqlx::{Row, any::AnyRow};
@@ -90,11 +91,14 @@ pub async fn charge(db: &Db, request: &ChargeRequest) -> ApiResult<(bool, Charge
         "charge" if existing.order_id == request.order_id && existing.amount_cents == request.amount_cents => {
             Ok((false, as_charge(existing)))
         }
-        "void" => Err(ApiError::conflict(
-            "charge_voided",
+        "void" => Err(ApiError::refused(
+            refusals::CHARGE_VOIDED,
             "this charge was cancelled (refunded before it arrived); it will not be taken",
         )),
-        _ => Err(ApiError::conflict("idempotency_key_reused", "this idempotency key belongs to a different request")),
+        _ => Err(ApiError::refused(
+            refusals::IDEMPOTENCY_KEY_REUSED,
+            "this idempotency key belongs to a different request",
+        )),
     }
 }
 
@@ -136,7 +140,10 @@ pub async fn refund(db: &Db, request: &RefundRequest) -> ApiResult<(bool, Refund
         return Ok((voided == 1, as_refund(target)));
     }
     if target.kind != "charge" {
-        return Err(ApiError::conflict("idempotency_key_reused", "charge_idempotency_key does not name a charge"));
+        return Err(ApiError::refused(
+            refusals::IDEMPOTENCY_KEY_REUSED,
+            "charge_idempotency_key does not name a charge",
+        ));
     }
     let refund_id = format!("rf_{}", uuid::Uuid::new_v4().simple());
     // ON CONFLICT without a target also covers "one refund per charge" (a unique index).

@@ -1,4 +1,4 @@
-//! The carrier simulator (day 6): stands in for the carriers' side of the webhook, in `dev`,
+//! The carrier simulator: stands in for the carriers' side of the webhook, in `dev`,
 //! compose, kind and the tests. Every booked parcel moves a step each `CARRIER_STEP`: picked
 //! up, out for delivery, delivered; some first attempts fail (`CARRIER_FAILURE_PERCENT`) and
 //! some parcels are ten times slower (`CARRIER_LATE_PERCENT`, the ones that miss their

@@ -4,9 +4,9 @@
 //! Like payments, it simulates the outside world (carriers): the carrier is chosen from the
 //! destination country and the tracking number is made up. Some destinations are refused
 //! (`SHIPPING_BLOCKED_COUNTRIES`, Antarctica by default): an order to one of them is charged
-//! and then fails at shipping, which is how the saga's refund path is reached (day 7). The
+//! and then fails at shipping, which is how the saga's refund path is reached. The
 //! carriers report where each parcel is through the webhook `POST /carrier/events`, which
-//! passes each event on to the order's `ShipmentWorkflow` as a signal (day 6); with
+//! passes each event on to the order's `ShipmentWorkflow` as a signal; with
 //! `CARRIER_SIMULATOR` on, a simulated carrier sends them ([`carrier`]).
 
 pub mod carrier;

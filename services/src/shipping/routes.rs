@@ -8,6 +8,7 @@
 //! | `POST /carrier/events`        | the carriers' webhook: one event, taken once per `event_id`, passed on to the shipment workflow |
 
 use super::{journey_store, store, webhook};
+use crate::http::codes;
 use crate::{
     db::Db,
     http::{ApiError, ApiResult, JsonBody},
@@ -18,6 +19,7 @@ use axum::{
     http::StatusCode,
     routing::{get, post},
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::shipping::{
     CancelShipmentRequest, Claim, CreateShipmentRequest, OpenClaimRequest, Shipment, ShipmentCancellation,
     ShipmentStatus,
@@ -50,15 +52,15 @@ async fn create_shipment(
     JsonBody(request): JsonBody<CreateShipmentRequest>,
 ) -> ApiResult<(StatusCode, Json<Shipment>)> {
     if request.order_id.is_empty() || request.lines.is_empty() {
-        return Err(ApiError::invalid("invalid_request", "order_id and lines are required"));
+        return Err(ApiError::invalid_request("order_id and lines are required"));
     }
     let country = request.address.country.to_ascii_uppercase();
     if country.len() != 2 {
-        return Err(ApiError::invalid("invalid_request", "address.country must be a two-letter code"));
+        return Err(ApiError::invalid_request("address.country must be a two-letter code"));
     }
     if state.blocked_countries.contains(&country) {
         tracing::info!(order_id = %request.order_id, %country, "shipment refused");
-        return Err(ApiError::invalid("destination_blocked", format!("no carrier delivers to {country}")));
+        return Err(ApiError::refused(refusals::DESTINATION_BLOCKED, format!("no carrier delivers to {country}")));
     }
     let (created, shipment) = store::create(&state.db, &request).await?;
     if created {
@@ -73,7 +75,7 @@ async fn cancel_shipment(
     JsonBody(request): JsonBody<CancelShipmentRequest>,
 ) -> ApiResult<(StatusCode, Json<ShipmentCancellation>)> {
     if request.order_id != order_id {
-        return Err(ApiError::invalid("invalid_request", "the body's order_id does not match the path"));
+        return Err(ApiError::invalid_request("the body's order_id does not match the path"));
     }
     let (changed, cancellation) = store::cancel(&state.db, &request).await?;
     if changed {
@@ -86,7 +88,7 @@ async fn get_shipment(State(state): State<ShippingState>, Path(order_id): Path<S
     store::find(&state.db, &order_id)
         .await?
         .map(Json)
-        .ok_or_else(|| ApiError::not_found("shipment_not_found", format!("no shipment for order {order_id}")))
+        .ok_or_else(|| ApiError::not_found(codes::SHIPMENT_NOT_FOUND, format!("no shipment for order {order_id}")))
 }
 
 #[derive(Deserialize)]
@@ -106,7 +108,7 @@ async fn list_in_transit(
     axum::extract::Query(query): axum::extract::Query<InTransitQuery>,
 ) -> ApiResult<Json<InTransitList>> {
     if !query.in_transit {
-        return Err(ApiError::invalid("invalid_request", "only `?in_transit=true` is listed"));
+        return Err(ApiError::invalid_request("only `?in_transit=true` is listed"));
     }
     Ok(Json(InTransitList { shipments: journey_store::in_transit(&state.db, 200).await? }))
 }
@@ -117,12 +119,14 @@ async fn open_claim(
     JsonBody(request): JsonBody<OpenClaimRequest>,
 ) -> ApiResult<(StatusCode, Json<Claim>)> {
     if request.order_id != order_id {
-        return Err(ApiError::invalid("invalid_request", "the body's order_id does not match the path"));
+        return Err(ApiError::invalid_request("the body's order_id does not match the path"));
     }
     let shipment = store::find(&state.db, &order_id)
         .await?
         .filter(|shipment| shipment.status == ShipmentStatus::Booked)
-        .ok_or_else(|| ApiError::not_found("shipment_not_found", format!("no booked shipment for order {order_id}")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(codes::SHIPMENT_NOT_FOUND, format!("no booked shipment for order {order_id}"))
+        })?;
     let (opened, claim) = journey_store::open_claim(&state.db, &order_id, &shipment.carrier, &request.reason).await?;
     if opened {
         crate::metrics::delivery::claim_opened(&shipment.carrier);
@@ -137,7 +141,7 @@ async fn purge(
     JsonBody(request): JsonBody<capstone_workflows::contracts::operations::PurgeRequest>,
 ) -> ApiResult<Json<capstone_workflows::contracts::operations::Purged>> {
     use capstone_workflows::contracts::operations::{PurgeTarget, Purged};
-    request.check(PurgeTarget::CarrierEvents).map_err(|problem| ApiError::invalid("invalid_request", problem))?;
+    request.check(PurgeTarget::CarrierEvents).map_err(ApiError::invalid_request)?;
     let deleted = journey_store::purge_delivered(&state.db, request.older_than_ms, request.batch).await?;
     Ok(Json(Purged { target: request.target, deleted }))
 }

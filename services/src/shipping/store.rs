@@ -6,6 +6,7 @@ use crate::{
     http::{ApiError, ApiResult},
     now_ms,
 };
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::contracts::shipping::{
     CancelShipmentRequest, CreateShipmentRequest, Shipment, ShipmentCancellation, ShipmentStatus,
 };
@@ -49,8 +50,8 @@ pub async fn create(db: &Db, request: &CreateShipmentRequest) -> ApiResult<(bool
     .rows_affected();
     let shipment = find(db, &request.order_id).await?.ok_or_else(|| ApiError::internal("shipment vanished"))?;
     if shipment.status == ShipmentStatus::Cancelled {
-        return Err(ApiError::conflict(
-            "shipment_cancelled",
+        return Err(ApiError::refused(
+            refusals::SHIPMENT_CANCELLED,
             format!("the shipment of order {} was cancelled; it will not be booked", request.order_id),
         ));
     }

@@ -1,4 +1,4 @@
-//! `POST /carrier/events`: the carriers' webhook (day 6). Each event is stored once (by the
+//! `POST /carrier/events`: the carriers' webhook. Each event is stored once (by the
 //! carrier's `event_id`), then passed on to the order's `ShipmentWorkflow` as the signal
 //! `carrier_event`. Stored is what the carrier is told (`202`): the shipping service owes the
 //! workflow the signal from then on. It tries at once; if Temporal cannot be reached, or an
@@ -8,8 +8,10 @@
 
 use super::{journey_store, routes::ShippingState, store};
 use crate::db::Db;
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult, JsonBody};
 use axum::{Json, extract::State, http::StatusCode};
+use capstone_workflows::contracts::failures::refusals;
 use capstone_workflows::{
     contracts::shipping::{CarrierEvent, CarrierEventKind, ShipmentStatus},
     order::order_workflow_id,
@@ -35,8 +37,7 @@ pub(super) async fn receive(
         !text.is_empty() && text.len() <= 128 && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c))
     };
     if !safe(&event.event_id) || !safe(&event.order_id) {
-        return Err(ApiError::invalid(
-            "invalid_request",
+        return Err(ApiError::invalid_request(
             "event_id and order_id are required: 1 to 128 letters, digits, '-', '_', '.' or ':'",
         ));
     }
@@ -49,11 +50,11 @@ pub(super) async fn receive(
         ));
     }
     let shipment = store::find(&state.db, &event.order_id).await?.ok_or_else(|| {
-        ApiError::not_found("shipment_not_found", format!("no shipment for order {}", event.order_id))
+        ApiError::not_found(codes::SHIPMENT_NOT_FOUND, format!("no shipment for order {}", event.order_id))
     })?;
     if shipment.status == ShipmentStatus::Cancelled {
-        return Err(ApiError::conflict(
-            "shipment_cancelled",
+        return Err(ApiError::refused(
+            refusals::SHIPMENT_CANCELLED,
             format!("the shipment of order {} was cancelled", event.order_id),
         ));
     }

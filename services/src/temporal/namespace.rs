@@ -1,4 +1,4 @@
-//! The namespace's workflow retention (day 12): how long the server keeps a closed workflow's
+//! The namespace's workflow retention: how long the server keeps a closed workflow's
 //! history. `setup-temporal` sets it; the app's own rows have the retention schedule.
 
 use anyhow::Context;

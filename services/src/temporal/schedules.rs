@@ -1,4 +1,4 @@
-//! The shop's Temporal Schedules (days 1, 6 and 12), created or brought up to date by
+//! The shop's Temporal Schedules, created or brought up to date by
 //! `setup-temporal` and `capstone dev`:
 //!
 //! | schedule                 | when                    | overlap    | catch-up window | why so |

@@ -1,4 +1,4 @@
-//! The custom search attributes the order workflow upserts (day 10) must exist on the server
+//! The custom search attributes the order workflow upserts must exist on the server
 //! before the first order runs: an upsert of an unknown attribute fails the workflow task.
 //!
 //! * Dev server and tests: registered at start (`--search-attribute OrderStatus=Keyword`, ...).

@@ -1,4 +1,4 @@
-//! The workers (day 4). Each polls its own task queue:
+//! The workers. Each polls its own task queue:
 //! - the workflow worker runs workflow code only (deterministic, cheap, cache-heavy);
 //! - the activity worker runs activities only (I/O: HTTP calls to the services), as two SDK
 //!   workers in one process: one for most activities, one with few slots for payments.
@@ -62,18 +62,39 @@ impl Default for WorkerTuning {
     }
 }
 
+/// What an SDK worker of ours polls for: the name its log lines and status lines carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkerKind {
+    /// Workflow tasks (the workflow worker).
+    Workflow,
+    /// Every activity but the payment ones (the activity worker).
+    Activity,
+    /// Charges and refunds, with few slots (the activity worker).
+    Payments,
+}
+
+impl WorkerKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Workflow => "workflow",
+            Self::Activity => "activity",
+            Self::Payments => "payments",
+        }
+    }
+}
+
 /// A worker ready to run, with what its status line reports.
 pub struct RunnableWorker {
     pub worker: Worker,
-    pub kind: &'static str,
+    pub kind: WorkerKind,
     pub slots: usize,
     pub stats: Arc<WorkerStats>,
     /// Its client and version, when it may make its build current (see `versioning.rs`).
     pub claim: Option<(Client, Versioning)>,
 }
 
-/// The SDK runtime (thread pools, telemetry) shared by the workers of one process.
-/// The SDK runtime of the process's workers: their metrics go to the process's `/metrics`.
+/// The SDK runtime (thread pools, telemetry) shared by the workers of one process; their
+/// metrics go to the process's `/metrics`.
 pub fn runtime() -> anyhow::Result<Runtime> {
     let options = RuntimeOptions::builder()
         .telemetry_options(crate::metrics::sdk::telemetry_options()?)
@@ -114,7 +135,7 @@ pub fn workflow_workers(
         let claim = Some((client.clone(), tuning.versioning.clone()));
         anyhow::Ok(RunnableWorker { worker, kind, slots: tuning.workflow_slots, stats, claim })
     };
-    let mut workers = vec![build(task_queue, "workflow", VersioningBehavior::Pinned, &|options| {
+    let mut workers = vec![build(task_queue, WorkerKind::Workflow, VersioningBehavior::Pinned, &|options| {
         options
             .register_workflow::<HelloWorkflow>()?
             .register_workflow::<OrderWorkflow>()?
@@ -129,7 +150,7 @@ pub fn workflow_workers(
         Ok(())
     })?];
     if let Some(queue) = subscription_task_queue {
-        workers.push(build(queue, "workflow", VersioningBehavior::AutoUpgrade, &|options| {
+        workers.push(build(queue, WorkerKind::Workflow, VersioningBehavior::AutoUpgrade, &|options| {
             options.register_workflow::<SubscriptionWorkflow>()?;
             Ok(())
         })?);
@@ -164,10 +185,10 @@ pub fn activity_workers(
         Ok(RunnableWorker { worker, kind, slots, stats, claim: Some((client.clone(), tuning.versioning.clone())) })
     };
     Ok(vec![
-        build(activity_task_queue, "activity", tuning.activity_slots, &|options| {
+        build(activity_task_queue, WorkerKind::Activity, tuning.activity_slots, &|options| {
             capstone_activities::register_general(options, urls, &http)
         })?,
-        build(payments_task_queue, "payments", tuning.payment_slots, &|options| {
+        build(payments_task_queue, WorkerKind::Payments, tuning.payment_slots, &|options| {
             capstone_activities::register_payments(options, urls, &http)
         })?,
     ])
@@ -183,7 +204,7 @@ pub async fn run_until(
     let RunnableWorker { mut worker, kind, slots, stats, claim: _ } = worker;
     let task_queue = worker.task_queue().to_owned();
     let stop_polling = worker.shutdown_handle();
-    tracing::info!(worker = kind, %task_queue, slots, "worker started");
+    tracing::info!(worker = kind.as_str(), %task_queue, slots, "worker started");
     let run = worker.run();
     tokio::pin!(run);
     let mut status = tokio::time::interval_at(tokio::time::Instant::now() + status_interval, status_interval);
@@ -191,18 +212,18 @@ pub async fn run_until(
         tokio::select! {
             result = &mut run => {
                 result?;
-                tracing::warn!(worker = kind, %task_queue, "worker stopped on its own");
+                tracing::warn!(worker = kind.as_str(), %task_queue, "worker stopped on its own");
                 return Ok(());
             }
-            _ = status.tick() => stats.log(kind, &task_queue, slots),
+            _ = status.tick() => stats.log(kind.as_str(), &task_queue, slots),
             _ = shutdown.cancelled() => break,
         }
     }
-    tracing::info!(worker = kind, %task_queue, in_flight = stats.in_flight(), "worker draining: no new tasks, finishing the ones in flight");
+    tracing::info!(worker = kind.as_str(), %task_queue, in_flight = stats.in_flight(), "worker draining: no new tasks, finishing the ones in flight");
     stop_polling();
     run.await?;
-    stats.log(kind, &task_queue, slots);
-    tracing::info!(worker = kind, %task_queue, "worker stopped");
+    stats.log(kind.as_str(), &task_queue, slots);
+    tracing::info!(worker = kind.as_str(), %task_queue, "worker stopped");
     Ok(())
 }
 

@@ -1,4 +1,4 @@
-//! Worker Deployment versioning (day 9): every worker says which deployment and build it
+//! Worker Deployment versioning: every worker says which deployment and build it
 //! belongs to, and the server routes each workflow to a build that can run it.
 //!
 //! - Orders (and batches, shipments, hello, stock ingestion) are **pinned**: an order runs to

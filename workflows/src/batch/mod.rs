@@ -1,5 +1,5 @@
 //! `BatchWorkflow`: many orders as child workflows, fanned out through a sliding window and
-//! fanned back in as one aggregate (day 8).
+//! fanned back in as one aggregate.
 
 mod model;
 mod workflow;

@@ -49,6 +49,57 @@ pub const NON_RETRYABLE: [&str; 10] = [
     INVALID_REQUEST,
 ];
 
+/// A refusal that crosses from a service into a workflow, declared once: the snake_case
+/// `code` the service answers with (`{error, detail}`), its HTTP status, and the failure
+/// type the activity makes of it, which workflows and retry policies match on. The services
+/// answer with [`refusals`] (`ApiError::refused`), never with a code written by hand, so a
+/// misspelt code cannot turn a business refusal into an outage the saga compensates for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub code: &'static str,
+    pub http_status: u16,
+    pub failure_type: &'static str,
+}
+
+/// Every refusal a workflow branches on.
+pub mod refusals {
+    use super::Refusal;
+
+    pub const INSUFFICIENT_STOCK: Refusal =
+        Refusal { code: "insufficient_stock", http_status: 409, failure_type: super::INSUFFICIENT_STOCK };
+    pub const UNKNOWN_SKU: Refusal =
+        Refusal { code: "unknown_sku", http_status: 422, failure_type: super::UNKNOWN_SKU };
+    pub const CARD_DECLINED: Refusal =
+        Refusal { code: "card_declined", http_status: 402, failure_type: super::CARD_DECLINED };
+    pub const PAYMENT_DECLINED: Refusal =
+        Refusal { code: "payment_declined", http_status: 402, failure_type: super::PAYMENT_DECLINED };
+    pub const UNKNOWN_PROVIDER: Refusal =
+        Refusal { code: "unknown_provider", http_status: 422, failure_type: super::UNKNOWN_PROVIDER };
+    pub const CHARGE_VOIDED: Refusal =
+        Refusal { code: "charge_voided", http_status: 409, failure_type: super::CHARGE_VOIDED };
+    pub const IDEMPOTENCY_KEY_REUSED: Refusal =
+        Refusal { code: "idempotency_key_reused", http_status: 409, failure_type: super::IDEMPOTENCY_KEY_REUSED };
+    pub const DESTINATION_BLOCKED: Refusal =
+        Refusal { code: "destination_blocked", http_status: 422, failure_type: super::DESTINATION_BLOCKED };
+    pub const SHIPMENT_CANCELLED: Refusal =
+        Refusal { code: "shipment_cancelled", http_status: 409, failure_type: super::SHIPMENT_CANCELLED };
+    pub const INVALID_REQUEST: Refusal =
+        Refusal { code: "invalid_request", http_status: 422, failure_type: super::INVALID_REQUEST };
+
+    pub const ALL: [Refusal; 10] = [
+        INSUFFICIENT_STOCK,
+        UNKNOWN_SKU,
+        CARD_DECLINED,
+        PAYMENT_DECLINED,
+        UNKNOWN_PROVIDER,
+        CHARGE_VOIDED,
+        IDEMPOTENCY_KEY_REUSED,
+        DESTINATION_BLOCKED,
+        SHIPMENT_CANCELLED,
+        INVALID_REQUEST,
+    ];
+}
+
 /// `card_declined` -> `CardDeclined`: the failure type for a service's error code.
 pub fn failure_type_for_code(code: &str) -> String {
     code.split('_')
@@ -69,16 +120,20 @@ mod tests {
 
     #[test]
     fn error_codes_map_to_the_declared_failure_types() {
-        assert_eq!(failure_type_for_code("card_declined"), CARD_DECLINED);
-        assert_eq!(failure_type_for_code("payment_declined"), PAYMENT_DECLINED);
-        assert_eq!(failure_type_for_code("insufficient_stock"), INSUFFICIENT_STOCK);
-        assert_eq!(failure_type_for_code("unknown_sku"), UNKNOWN_SKU);
-        assert_eq!(failure_type_for_code("invalid_request"), INVALID_REQUEST);
-        assert_eq!(failure_type_for_code("charge_voided"), CHARGE_VOIDED);
-        assert_eq!(failure_type_for_code("destination_blocked"), DESTINATION_BLOCKED);
-        assert_eq!(failure_type_for_code("shipment_cancelled"), SHIPMENT_CANCELLED);
-        assert_eq!(failure_type_for_code("unknown_provider"), UNKNOWN_PROVIDER);
-        assert_eq!(failure_type_for_code("idempotency_key_reused"), IDEMPOTENCY_KEY_REUSED);
+        for refusal in refusals::ALL {
+            assert_eq!(failure_type_for_code(refusal.code), refusal.failure_type, "{refusal:?}");
+            assert!((400..500).contains(&refusal.http_status), "a refusal is a 4xx: {refusal:?}");
+        }
         assert_eq!(failure_type_for_code("service_unavailable"), SERVICE_UNAVAILABLE);
+    }
+
+    #[test]
+    fn every_non_retryable_type_is_a_declared_refusal() {
+        for failure_type in NON_RETRYABLE {
+            assert!(
+                refusals::ALL.iter().any(|refusal| refusal.failure_type == failure_type),
+                "{failure_type} is in NON_RETRYABLE but no refusal declares it"
+            );
+        }
     }
 }

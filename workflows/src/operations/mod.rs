@@ -1,4 +1,4 @@
-//! The shop's scheduled work (days 1, 6 and 12): three small workflows that Temporal Schedules
+//! The shop's scheduled work: three small workflows that Temporal Schedules
 //! start (`setup-temporal` and `capstone dev` create the schedules; `services/src/temporal/
 //! schedules.rs` says when and with which overlap policy). A schedule, unlike cron, is durable:
 //! its runs are workflows with histories, a missed run is caught up within a window, overlap

@@ -29,7 +29,7 @@ pub struct CheckoutAnswer {
 }
 
 /// The refusal a validator answers when an update's fingerprint is not the order's.
-pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+pub const IDEMPOTENCY_KEY_REUSED: &str = crate::contracts::failures::refusals::IDEMPOTENCY_KEY_REUSED.code;
 
 /// Whether the reservation step has an outcome the checkout can report.
 pub fn settled(snapshot: &OrderSnapshot, out_of_stock: &Option<String>) -> bool {

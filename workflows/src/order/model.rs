@@ -66,7 +66,7 @@ pub struct OrderSettings {
     /// The region whose queues run the order; empty for the shared queues (a search attribute).
     #[serde(default)]
     pub region: String,
-    /// Follow the parcel to the door (day 6): the order ends when it is delivered. Absent in
+    /// Follow the parcel to the door: the order ends when it is delivered. Absent in
     /// orders placed before the journey, and in orders that ask for none: those end once the
     /// carrier is booked.
     #[serde(default)]
@@ -121,8 +121,12 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    /// The four ways an order ends. Every list of final statuses (the read model's SQL, the
+    /// metrics, `dev`'s demo order, the tests) is this one.
+    pub const TERMINAL: [Self; 4] = [Self::Completed, Self::Rejected, Self::Compensated, Self::Cancelled];
+
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Rejected | Self::Compensated | Self::Cancelled)
+        Self::TERMINAL.contains(&self)
     }
 
     /// The SCREAMING_SNAKE_CASE name used in JSON, the read model and logs.

@@ -1,4 +1,4 @@
-//! Every `patched` change of `OrderWorkflow`, in the order they were made (day 9). Orders that
+//! Every `patched` change of `OrderWorkflow`, in the order they were made. Orders that
 //! started before a change replay without it (their histories have no marker); orders that
 //! start after carry the marker and take the new path. A patch is deprecated only once no
 //! order from before it can still be running or replayed.

@@ -201,7 +201,7 @@ impl OrderWorkflow {
             .task_queue(input.settings.payments_task_queue.clone())
             .retry_policy(retry_policies::call_by_name())
             .build();
-        // The provider is chosen at run time, by name (day 10): `payments.wallet.charge` for a
+        // The provider is chosen at run time, by name: `payments.wallet.charge` for a
         // wallet order. An untyped call: the payload converter turns the request into the raw
         // input, and the raw result back into a `Charge`.
         let activity = UntypedActivity::new(charge_activity_name(&input.payment.provider));

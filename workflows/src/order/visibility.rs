@@ -1,4 +1,4 @@
-//! What the order tells Temporal's visibility store (day 10): custom search attributes to
+//! What the order tells Temporal's visibility store: custom search attributes to
 //! find orders with a list query, and a memo with a one-line summary for people.
 //!
 //! Search attributes are indexed in plain text by the server (a payload codec does not

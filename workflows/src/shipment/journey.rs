@@ -75,7 +75,7 @@ pub(super) async fn follow(
                 if step == JourneyStep::Delivered {
                     if claim_id.is_none() {
                         // Dropping the timer's future would leave it running on the server;
-                        // cancelling it writes TimerCanceled (day 6).
+                        // cancelling it writes TimerCanceled.
                         deadline.cancel();
                     }
                     return;

@@ -8,7 +8,7 @@ pub struct ShipmentInput {
     pub address: Address,
     pub lines: Vec<StockLine>,
     pub activity_task_queue: String,
-    /// Follow the parcel to the door (day 6): wait for the carrier's events and report each to
+    /// Follow the parcel to the door: wait for the carrier's events and report each to
     /// the order. Absent in shipments started before the journey (and by orders that ask for
     /// none): the workflow ends once the carrier is booked.
     #[serde(default)]

@@ -1,4 +1,4 @@
-//! `SubscriptionWorkflow`: a subscription that renews for months or years (day 9).
+//! `SubscriptionWorkflow`: a subscription that renews for months or years.
 //!
 //! trial (a durable timer) -> first charge -> renew every period; a declined renewal goes
 //! through dunning (retries after growing delays, or at once when the customer updates the

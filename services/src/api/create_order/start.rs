@@ -1,6 +1,7 @@
 //! Starting an order: with its checkout (update-with-start), or on its own.
 
 use super::super::ApiState;
+use crate::http::codes;
 use crate::http::{ApiError, ApiResult};
 use crate::metrics::order_steps::timed;
 use capstone_workflows::order::{
@@ -8,7 +9,7 @@ use capstone_workflows::order::{
     checkout::IDEMPOTENCY_KEY_REUSED, visibility,
 };
 use temporalio_client::{
-    RpcOptions, WorkflowDescribeOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, WorkflowStartOptions,
+    RpcOptions, WorkflowDescribeOptions, WorkflowIdConflictPolicy, WorkflowIdReusePolicy,
     WorkflowUpdateWithStartOptions,
     errors::{WorkflowStartError, WorkflowUpdateError, WorkflowUpdateWithStartError},
 };
@@ -92,17 +93,13 @@ pub(super) async fn start(
     let order_id = input.order_id.clone();
     let workflow_id = capstone_workflows::order::order_workflow_id(&order_id);
     let region = visibility::region(&input).to_owned();
-    // `UseExisting` makes a start of a running order a no-op, and `RejectDuplicate` makes a
-    // finished order answer `AlreadyStarted` instead of running its saga a second time (the
-    // server's default would allow a new run of a closed id). The search attributes and memo
+    // A repeat cannot run the saga twice (`idempotent_start`). The search attributes and memo
     // are set at the start too, so that a list query finds the order before its first
     // workflow task has run (the workflow upserts them from then on).
-    let options = WorkflowStartOptions::new(task_queue.to_owned(), workflow_id.clone())
-        .id_conflict_policy(WorkflowIdConflictPolicy::UseExisting)
-        .id_reuse_policy(WorkflowIdReusePolicy::RejectDuplicate)
-        .search_attributes(SearchAttributes::new(visibility::search_attributes(&input, OrderStatus::Received)))
-        .memo(memo(&input, received))
-        .build();
+    let mut options = super::super::idempotent_start::options(task_queue, workflow_id.clone());
+    options.search_attributes =
+        Some(SearchAttributes::new(visibility::search_attributes(&input, OrderStatus::Received)));
+    options.memo = Some(memo(&input, received));
     // The workflow joins the request's trace: the SDK's plugin takes its parent from the
     // OpenTelemetry context current while the start runs.
     let trace = tracing_opentelemetry::OpenTelemetrySpanExt::context(&tracing::Span::current());
@@ -134,7 +131,7 @@ async fn settle_ambiguous(
         Ok(Started::Accepted)
     } else {
         Err(ApiError::unavailable(
-            "temporal_unavailable",
+            codes::TEMPORAL_UNAVAILABLE,
             "the order could not be started; retry the same request (with the same Idempotency-Key)",
         ))
     }
