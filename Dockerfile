@@ -72,7 +72,7 @@ COPY --from=planner /src/recipe.json recipe.json
 # stays in the target cache mount, where the build below finds it.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
     --mount=type=cache,target=/src/target,id=capstone-target-release \
-    cargo chef cook --release --locked -p capstone --recipe-path recipe.json
+    cargo chef cook --release --locked -p capstone --no-default-features --recipe-path recipe.json
 
 COPY Cargo.toml Cargo.lock ./
 COPY workflows/ workflows/
@@ -91,7 +91,7 @@ ARG CAPSTONE_BUILD_ID=""
 # The binary is copied out of the cache mount in the same step: the mount is not in the layer.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-registry \
     --mount=type=cache,target=/src/target,id=capstone-target-release \
-    CAPSTONE_BUILD_ID="${CAPSTONE_BUILD_ID}" cargo build --release --locked -p capstone --bin capstone \
+    CAPSTONE_BUILD_ID="${CAPSTONE_BUILD_ID}" cargo build --release --locked -p capstone --bin capstone --no-default-features \
  && install -m 0755 target/release/capstone /usr/local/bin/capstone
 
 ############################ runtime ##################################################

@@ -32,6 +32,7 @@ build:
 lint:
 	cargo fmt --all --check
 	cargo clippy --locked --workspace --all-targets -- -D warnings
+	cargo clippy --locked -p capstone --lib --bin capstone --no-default-features -- -D warnings
 
 fmt:
 	cargo fmt --all

@@ -54,10 +54,13 @@ pub enum Command {
     /// Write a stock file of any size, for `ingest-stock`.
     GenerateStockCsv(GenerateStockCsvArgs),
     /// Benchmark: N orders as one batch against N independent orders (needs a running system).
+    #[cfg(feature = "tools")]
     BenchBatch(crate::bench::BenchBatchArgs),
     /// Benchmark: a fresh dev server and the shop as processes; throughput, CPU per order, latency, memory.
+    #[cfg(feature = "tools")]
     Bench(crate::bench::BenchArgs),
     /// Drive orders through the HTTP API at a rate or concurrency, with a mix of outcomes; report latencies.
+    #[cfg(feature = "tools")]
     Loadgen(crate::loadgen::LoadgenArgs),
     /// Prepare a Temporal namespace for the shop: create its search attributes (once).
     SetupTemporal(crate::setup::SetupTemporalArgs),
@@ -122,8 +125,11 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
         Command::Hello(args) => hello::run(args).await,
         Command::IngestStock(args) => ingest::run(args).await,
         Command::GenerateStockCsv(args) => ingest::generate(args),
+        #[cfg(feature = "tools")]
         Command::BenchBatch(args) => crate::bench::batch::run(args).await,
+        #[cfg(feature = "tools")]
         Command::Bench(args) => crate::bench::run(args).await,
+        #[cfg(feature = "tools")]
         Command::Loadgen(args) => crate::loadgen::run(args).await,
         Command::SetupTemporal(args) => crate::setup::run(args).await,
         Command::CreateApiKey(args) => crate::access_cli::create_api_key(args).await,

@@ -12,6 +12,7 @@
 
 pub mod access_cli;
 pub mod api;
+#[cfg(feature = "tools")]
 pub mod bench;
 pub mod cli;
 pub mod codec;
@@ -22,6 +23,7 @@ pub mod hello;
 pub mod http;
 pub mod ingest;
 pub mod inventory;
+#[cfg(feature = "tools")]
 pub mod loadgen;
 pub mod mail_catcher;
 pub mod metrics;
