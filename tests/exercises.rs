@@ -8,7 +8,8 @@
 //! a scratch copy and runs these checks and the replay gate there, and runs them here on the
 //! starting code, where each must fail.
 //!
-//! They are `#[ignore]`d so that `make test` (the shop's own tests) stays green.
+//! They are `#[ignore]`d so that `make test` (the shop's own tests) stays green; `make test`
+//! runs one test of this file, that every solution still applies to the code as it is.
 
 mod support;
 
@@ -639,4 +640,31 @@ async fn day_04_emails_run_on_a_queue_of_their_own() {
     let reserve = runs.iter().find(|run| run.name == "inventory.reserve_stock").expect("a reservation");
     assert_eq!(reserve.task_queue, shop.queues().activities, "the other activities stay where they were");
     shop.stop().await;
+}
+
+/// Every reference solution still applies to the code as it is: a change to the shop that a
+/// patch no longer fits is noticed by `make test`, not only by CI's solutions step.
+#[test]
+fn every_solution_applies_to_the_code_as_it_is() {
+    let mut patches: Vec<_> = std::fs::read_dir(repo_path("solutions"))
+        .expect("solutions/ exists")
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "patch"))
+        .collect();
+    patches.sort();
+    assert_eq!(patches.len(), 12, "one solution per day 1 to 12: {patches:?}");
+    for patch in patches {
+        let output = std::process::Command::new("git")
+            .args(["apply", "--check"])
+            .arg(&patch)
+            .current_dir(repo_path(""))
+            .output()
+            .expect("git runs");
+        assert!(
+            output.status.success(),
+            "{} no longer applies: {}\nApply it with `git apply --3way`, resolve, and save it again",
+            patch.display(),
+            text(&output)
+        );
+    }
 }
