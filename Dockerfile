@@ -77,6 +77,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry,id=capstone-cargo-regist
 COPY Cargo.toml Cargo.lock ./
 COPY workflows/ workflows/
 COPY activities/ activities/
+COPY processes/ processes/
 COPY services/ services/
 # services/Cargo.toml declares its integration tests at ../tests/*.rs; they are not built
 # here, but the manifest names them.

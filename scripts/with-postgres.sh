@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs a command with a throwaway PostgreSQL server (a fresh cluster in a temporary folder, on
 # a free loopback port) and CAPSTONE_TEST_POSTGRES_URL pointing at it; removes it afterwards.
-#   scripts/with-postgres.sh cargo test --test postgres
+#   scripts/with-postgres.sh cargo test --test integration postgres::
 # Installs Debian's postgresql package when it is missing and this runs as root (as in CI).
 # Without PostgreSQL it runs the command anyway and says that the PostgreSQL tests skip.
 set -euo pipefail

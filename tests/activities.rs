@@ -3,7 +3,7 @@
 //! HTTP. They prove the two things every activity here must get right: a repeated call never
 //! acts twice, and each failure is retryable or not as it should be.
 
-mod support;
+use crate::support;
 
 use capstone_activities::{
     inventory::InventoryActivities, notifications::NotificationActivities, payments::PaymentActivities,

@@ -4,7 +4,10 @@
 //! compensates and must not look like a timeout. The shipping address can change until
 //! shipping starts.
 
-mod support;
+use crate::support;
+use capstone::api::views::ReadSource;
+use capstone_workflows::order::ApprovalState;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::api::api_keys::Role;
 use capstone_workflows::order::{OperatorDecision, OrderWorkflow, SignalPayload};
@@ -16,7 +19,7 @@ use temporalio_client::{WorkflowExecutionStatus, WorkflowSignalOptions};
 async fn place_large_order(shop: &TestShop) -> String {
     let (status, _, accepted) = shop.post_order(&orders::large(), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    accepted["order_id"].as_str().unwrap().to_owned()
+    support::accepted(&accepted).order_id
 }
 
 /// `POST` as the test's operator, alice.
@@ -42,7 +45,7 @@ async fn a_large_order_waits_for_an_operator_and_completes_once_approved() {
     let (waiting, approved, done) = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             // Operators find it in the read model: the workflow records the wait.
             let deadline = tokio::time::Instant::now() + support::PATIENCE;
             loop {
@@ -68,18 +71,19 @@ async fn a_large_order_waits_for_an_operator_and_completes_once_approved() {
         .await;
 
     // The query answered while the order waited: live state, with the deadline.
-    assert_eq!(waiting["source"], "workflow");
-    assert_eq!(waiting["approval"]["state"], "PENDING");
-    assert!(waiting["approval"]["deadline"].as_str().is_some(), "{waiting}");
+    assert_eq!(waiting.source, ReadSource::Workflow);
+    assert_eq!(waiting.approval.as_ref().unwrap().state, ApprovalState::Pending);
+    assert!(!waiting.approval.as_ref().unwrap().deadline.is_empty(), "{waiting:?}");
     assert_eq!(shop.stock("MN-003").await, monitors - 3, "stock is held while the order waits");
-    assert_eq!(approved["approval"]["state"], "APPROVED");
-    assert_eq!(approved["approval"]["operator"], "alice");
-    assert_eq!(approved["approval"]["via"], "update");
+    let approval = support::order_view(&approved).approval.unwrap();
+    assert_eq!(approval.state, ApprovalState::Approved);
+    assert_eq!(approval.operator.as_deref(), Some("alice"));
+    assert_eq!(approval.via.as_deref(), Some("update"));
 
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let order_id = done["order_id"].as_str().unwrap();
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let order_id = done.order_id.as_str();
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::LARGE_TOTAL_CENTS)]);
-    let names = history::activity_names(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let names = history::activity_names(&shop.history(done.workflow_id.as_str()).await);
     assert_eq!(
         names[..3],
         ["inventory.reserve_stock", "orders.record_order", "payments.card.charge"],
@@ -94,18 +98,17 @@ async fn an_approval_signal_does_the_same_as_the_update() {
     let done = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             // What `temporal workflow signal --name approve` sends.
-            let handle =
-                shop.client.get_workflow_handle::<OrderWorkflow>(waiting["workflow_id"].as_str().unwrap().to_owned());
+            let handle = shop.client.get_workflow_handle::<OrderWorkflow>(waiting.workflow_id.clone());
             let decision = OperatorDecision { operator: "bob".into(), reason: "ok".into() };
             handle.signal(OrderWorkflow::approve, decision.into(), WorkflowSignalOptions::default()).await.unwrap();
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!(done["approval"]["via"], "signal");
-    assert_eq!(done["approval"]["operator"], "bob");
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(done.approval.as_ref().unwrap().via.as_deref(), Some("signal"));
+    assert_eq!(done.approval.as_ref().unwrap().operator.as_deref(), Some("bob"));
     shop.stop().await;
 }
 
@@ -116,8 +119,8 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
     let done = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
-            let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
+            let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
+            let workflow_id = waiting.workflow_id.clone();
             // Quiet once the deadline timer is started: nothing happens until a message comes.
             let events_before = shop.wait_for_event(&workflow_id, "TimerStarted").await;
 
@@ -136,17 +139,20 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             handle.signal(OrderWorkflow::approve, decision.into(), WorkflowSignalOptions::default()).await.unwrap();
             let noted = shop
                 .wait_for_order(&order_id, "the ignored signal in its timeline", |order| {
-                    order["timeline"].to_string().contains("ignored approval by \\\"mallory\\\"")
+                    order.timeline.iter().any(|entry| entry.note.contains("ignored approval by \"mallory\""))
                 })
                 .await;
-            assert_eq!(noted["status"], "AWAITING_APPROVAL");
+            assert_eq!(noted.status, OrderStatus::AwaitingApproval);
 
             // A signal whose payload is not {operator, reason} at all (what `temporal workflow
             // signal --input '"alice"'` sends) is noted and ignored, and the order is not stuck.
             let unreadable = SignalPayload::Unreadable(json!("alice"));
             handle.signal(OrderWorkflow::approve, unreadable, WorkflowSignalOptions::default()).await.unwrap();
             shop.wait_for_order(&order_id, "the unreadable signal in its timeline", |order| {
-                order["timeline"].to_string().contains("ignored a `approve` signal whose payload is not")
+                order
+                    .timeline
+                    .iter()
+                    .any(|entry| entry.note.contains("ignored a `approve` signal whose payload is not"))
             })
             .await;
 
@@ -165,10 +171,10 @@ async fn a_refused_decision_leaves_the_history_unchanged_and_a_rejection_release
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "REJECTED", "{done}");
-    assert_eq!(done["reason"], "rejected by bob: address looks fake");
+    assert_eq!(done.status, OrderStatus::Rejected, "{done:?}");
+    assert_eq!(done.reason.as_deref(), Some("rejected by bob: address looks fake"));
     assert_eq!(shop.stock("MN-003").await, monitors, "the reservation was released");
-    assert!(shop.ledger(done["order_id"].as_str().unwrap()).await.is_empty(), "nothing was charged");
+    assert!(shop.ledger(done.order_id.as_str()).await.is_empty(), "nothing was charged");
     shop.stop().await;
 }
 
@@ -177,8 +183,8 @@ async fn an_operator_decides_in_the_name_of_the_key_and_no_other() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let order_id = place_large_order(&shop).await;
-        let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
-        let workflow_id = waiting["workflow_id"].as_str().unwrap().to_owned();
+        let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
+        let workflow_id = waiting.workflow_id.clone();
         let events_before = shop.wait_for_event(&workflow_id, "TimerStarted").await;
 
         // Alice's key, naming bob in the body: refused before the workflow hears of it.
@@ -201,7 +207,8 @@ async fn an_operator_decides_in_the_name_of_the_key_and_no_other() {
         let (status, approved) =
             post_with(&shop, &bob, &format!("/orders/{order_id}/approve"), json!({"reason": "ok"})).await;
         assert_eq!(status, StatusCode::OK, "{approved}");
-        assert_eq!(approved["approval"]["operator"], "bob");
+        let approval = support::order_view(&approved).approval.unwrap();
+        assert_eq!(approval.operator.as_deref(), Some("bob"));
         shop.wait_until_final(&order_id).await;
     })
     .await;
@@ -222,11 +229,11 @@ async fn nobody_deciding_before_the_deadline_rejects_the_order() {
             done
         })
         .await;
-    assert_eq!(done["status"], "REJECTED", "{done}");
-    assert_eq!(done["reason"], "no operator decided before the approval deadline");
-    assert_eq!(done["approval"]["state"], "TIMED_OUT");
+    assert_eq!(done.status, OrderStatus::Rejected, "{done:?}");
+    assert_eq!(done.reason.as_deref(), Some("no operator decided before the approval deadline"));
+    assert_eq!(done.approval.as_ref().unwrap().state, ApprovalState::TimedOut);
     assert_eq!(shop.stock("MN-003").await, monitors);
-    let events = shop.history(done["workflow_id"].as_str().unwrap()).await;
+    let events = shop.history(done.workflow_id.as_str()).await;
     let kinds: Vec<String> = events.iter().map(|event| format!("{:?}", event.event_type())).collect();
     assert!(kinds.iter().any(|kind| kind == "TimerFired"), "the deadline is a durable timer: {kinds:?}");
     shop.stop().await;
@@ -239,9 +246,9 @@ async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
     let done = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             // Cancel once the deadline timer runs (the order records its wait first).
-            shop.wait_for_event(waiting["workflow_id"].as_str().unwrap(), "TimerStarted").await;
+            shop.wait_for_event(waiting.workflow_id.as_str(), "TimerStarted").await;
             let (status, accepted) =
                 post(&shop, &format!("/orders/{order_id}/cancel"), json!({"reason": "customer changed their mind"}))
                     .await;
@@ -249,11 +256,11 @@ async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "CANCELLED", "{done}");
-    assert!(done["reason"].as_str().unwrap().starts_with("cancelled while waiting for approval"), "{done}");
-    assert_eq!(done["approval"]["state"], "CLOSED");
+    assert_eq!(done.status, OrderStatus::Cancelled, "{done:?}");
+    assert!(done.reason.as_deref().unwrap().starts_with("cancelled while waiting for approval"), "{done:?}");
+    assert_eq!(done.approval.as_ref().unwrap().state, ApprovalState::Closed);
     assert_eq!(shop.stock("MN-003").await, monitors, "the reservation was released");
-    let workflow_id = done["workflow_id"].as_str().unwrap();
+    let workflow_id = done.workflow_id.as_str();
     assert_eq!(shop.workflow_status(workflow_id).await, Some(WorkflowExecutionStatus::Canceled));
     let events = shop.history(workflow_id).await;
     let kinds: Vec<String> = events.iter().map(|event| format!("{:?}", event.event_type())).collect();
@@ -264,7 +271,7 @@ async fn cancelling_while_waiting_compensates_and_is_not_a_timeout() {
     assert_eq!(release.outcome, "completed", "compensation runs although the workflow was cancelled");
     let notice = runs.iter().find(|run| run.name == "notifications.send_email").expect("a notice");
     assert_eq!(notice.outcome, "completed", "so does the customer's notice");
-    let emails = shop.emails(done["order_id"].as_str().unwrap()).await;
+    let emails = shop.emails(done.order_id.as_str()).await;
     assert_eq!(emails.len(), 1, "{emails:?}");
     let (key, subject, body) = &emails[0];
     assert!(key.ends_with(":cancelled") && subject.ends_with(" is cancelled"), "{key} {subject}");
@@ -279,7 +286,7 @@ async fn the_address_can_change_until_shipping_starts() {
     let (done, too_late) = shop
         .with_workers(|| async {
             let order_id = place_large_order(&shop).await;
-            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             let url = format!("{}/orders/{order_id}/shipping-address", shop.api_url());
             for _ in 0..2 {
                 // A retry (same Idempotency-Key) is one change: the key becomes the update's id.
@@ -299,7 +306,7 @@ async fn the_address_can_change_until_shipping_starts() {
             // Slow down shipping so that the order is caught while it ships.
             shop.inject("shipping", json!({"delay_ms": 3000})).await;
             post(&shop, &format!("/orders/{order_id}/approve"), json!({"operator": "alice"})).await;
-            shop.wait_for_status(&order_id, "SHIPPING").await;
+            shop.wait_for_status(&order_id, OrderStatus::Shipping).await;
             let mut other = new_address.clone();
             other["city"] = json!("Manchester");
             let too_late = shop.http.put(&url).json(&other).send().await.unwrap();
@@ -313,17 +320,12 @@ async fn the_address_can_change_until_shipping_starts() {
         .await;
     assert_eq!(too_late.0, StatusCode::CONFLICT, "{}", too_late.1);
     assert!(too_late.1["detail"].as_str().unwrap().contains("shipping has started"), "{}", too_late.1);
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!(done["shipping_address"]["city"], "London");
-    let changes = done["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["note"].as_str().unwrap().contains("address changed"))
-        .count();
-    assert_eq!(changes, 1, "{done}");
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(done.shipping_address.city, "London");
+    let changes = done.timeline.iter().filter(|entry| entry.note.contains("address changed")).count();
+    assert_eq!(changes, 1, "{done:?}");
     let shipped_to: String = sqlx::query_scalar("SELECT address_json FROM shipping_shipments WHERE order_id = $1")
-        .bind(done["order_id"].as_str().unwrap())
+        .bind(done.order_id.as_str())
         .fetch_one(shop.db())
         .await
         .unwrap();

@@ -1,7 +1,8 @@
 //! Bad input at the edge: every malformed, incomplete or invalid request gets a 4xx with a JSON
 //! `{error, detail}` body and changes nothing: no row in any table, no workflow on the server.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::api::api_keys::Role;
 use reqwest::StatusCode;
@@ -402,10 +403,10 @@ async fn changing_a_finished_order_is_refused_and_changes_nothing() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let accepted = shop.place(&orders::example()).await;
-        let order = shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await;
-        assert_eq!(order["status"], "COMPLETED");
-        let order_id = order["order_id"].as_str().unwrap();
-        let workflow_id = order["workflow_id"].as_str().unwrap();
+        let order = shop.wait_until_final(accepted.order_id.as_str()).await;
+        assert_eq!(order.status, OrderStatus::Completed);
+        let order_id = order.order_id.as_str();
+        let workflow_id = order.workflow_id.as_str();
         let events_before = shop.history(workflow_id).await.len();
         let ledger_before = shop.ledger(order_id).await;
         let (_, read_model_before) = shop.get(&format!("/orders/{order_id}")).await;

@@ -1,7 +1,7 @@
 //! Day 8: a batch of orders as child workflows, a sliding window, fan-in of the results, a
 //! rollback policy, and continue-as-new for batches larger than one history should hold.
 
-mod support;
+use crate::support;
 
 use capstone_workflows::batch::child_order_id;
 use capstone_workflows::order::order_workflow_id;

@@ -4,12 +4,13 @@
 //! `CHECKOUT_WAIT` or the client asked not to wait (`Prefer: respond-async`). Checked where it
 //! lands: the inventory's reservation rows, the ledger, the server's history.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::order::{CheckoutRequest, OrderWorkflow, checkout::IDEMPOTENCY_KEY_REUSED};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::{Duration, Instant};
 use support::{TestShop, orders};
 use temporalio_client::{
@@ -40,10 +41,11 @@ async fn a_checkout_answers_201_with_the_reservation_in_one_round_trip() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let (status, headers, answer) = shop.check_out(&orders::example(), Some("checkout-1")).await;
-        assert_eq!(status, StatusCode::CREATED, "{answer}");
-        let order_id = answer["order_id"].as_str().unwrap().to_owned();
-        assert_eq!(answer["reservation_id"], order_id.as_str(), "{answer}");
-        assert_ne!(answer["status"], "RECEIVED", "past the reservation: {answer}");
+        assert_eq!(status, StatusCode::CREATED, "{answer:?}");
+        let answer = support::accepted(&answer);
+        let order_id = answer.order_id.clone();
+        assert_eq!(answer.reservation_id.as_deref(), Some(order_id.as_str()), "{answer:?}");
+        assert_ne!(answer.status, OrderStatus::Received, "past the reservation: {answer:?}");
         assert_eq!(headers["location"], format!("/orders/{order_id}").as_str());
         // The reservation is there when the answer arrives, not later.
         assert_eq!(reserved_lines(&shop, &order_id).await, 2, "both lines held");
@@ -51,17 +53,17 @@ async fn a_checkout_answers_201_with_the_reservation_in_one_round_trip() {
         // The same request again: the same order and answer, from the update the server ran.
         let (again, headers, repeat) = shop.check_out(&orders::example(), Some("checkout-1")).await;
         assert_eq!(again, StatusCode::CREATED, "{repeat}");
-        assert_eq!(repeat["order_id"], order_id.as_str());
+        assert_eq!(support::accepted(&repeat).order_id, order_id);
         assert_eq!(headers["idempotent-replayed"], "true");
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
         assert_eq!(shop.ledger(&order_id).await, [("charge".to_owned(), orders::EXAMPLE_TOTAL_CENTS)]);
         assert_eq!(updates_accepted(&shop, &order_id).await, 1, "one checkout in the history");
 
         // After the order ended, the same request still gets its answer, and starts nothing.
         let (late, _, late_answer) = shop.check_out(&orders::example(), Some("checkout-1")).await;
         assert_eq!(late, StatusCode::CREATED, "{late_answer}");
-        assert_eq!(late_answer["order_id"], order_id.as_str());
+        assert_eq!(support::accepted(&late_answer).order_id, order_id);
         let runs = shop
             .client
             .count_workflows(format!("WorkflowId = 'order-{order_id}'"), Default::default())
@@ -79,9 +81,10 @@ async fn a_large_order_checks_out_reserved_and_awaiting_approval() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let (status, _, answer) = shop.check_out(&orders::large(), None).await;
-        assert_eq!(status, StatusCode::CREATED, "{answer}");
-        assert_eq!(answer["status"], "AWAITING_APPROVAL", "{answer}");
-        let order_id = answer["order_id"].as_str().unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{answer:?}");
+        let answer = support::accepted(&answer);
+        assert_eq!(answer.status, OrderStatus::AwaitingApproval, "{answer:?}");
+        let order_id = answer.order_id.as_str();
         assert_eq!(reserved_lines(&shop, order_id).await, 1);
         assert!(shop.ledger(order_id).await.is_empty(), "nothing charged before the decision");
     })
@@ -104,7 +107,7 @@ async fn out_of_stock_is_a_409_naming_the_sku_and_holds_or_charges_nothing() {
         // The order exists and ended, with nothing held or charged.
         let order_id = detail.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_owned();
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "REJECTED", "{done}");
+        assert_eq!(done.status, OrderStatus::Rejected, "{done:?}");
         assert!(shop.ledger(&order_id).await.is_empty());
         assert_eq!(shop.stock("KB-001").await, keyboards, "the first line was not kept either");
         assert_eq!(shop.stock("MS-002").await, 1);
@@ -119,8 +122,8 @@ async fn another_request_under_the_same_key_is_refused_before_it_is_written() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let (status, _, answer) = shop.check_out(&orders::large(), Some("mine")).await;
-        assert_eq!(status, StatusCode::CREATED, "{answer}");
-        let order_id = answer["order_id"].as_str().unwrap().to_owned();
+        assert_eq!(status, StatusCode::CREATED, "{answer:?}");
+        let order_id = support::accepted(&answer).order_id;
 
         // Through the api: the row's fingerprint refuses it at once.
         let mut other = orders::large();
@@ -176,16 +179,16 @@ async fn a_client_that_will_not_wait_gets_202_at_once_and_so_does_a_slow_checkou
     let (status, _, accepted) = shop.post_order(&orders::example(), None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
     assert!(asked.elapsed() < Duration::from_millis(900), "respond-async does not wait: {:?}", asked.elapsed());
-    let quick = accepted["order_id"].as_str().unwrap().to_owned();
+    let quick = support::accepted(&accepted).order_id;
 
     let asked = Instant::now();
     let (status, _, slow) = shop.check_out(&orders::example(), None).await;
     let waited = asked.elapsed();
-    assert_eq!(status, StatusCode::ACCEPTED, "{slow}");
+    assert_eq!(status, StatusCode::ACCEPTED, "{slow:?}");
     assert!(waited >= Duration::from_secs(1) && waited < Duration::from_secs(8), "CHECKOUT_WAIT, then 202: {waited:?}");
-    let slow: Value = slow;
-    let slow_id = slow["order_id"].as_str().unwrap().to_owned();
-    assert_eq!(slow["status"], "RECEIVED");
+    let slow = support::accepted(&slow);
+    let slow_id = slow.order_id.clone();
+    assert_eq!(slow.status, OrderStatus::Received);
 
     // Both rows exist with their workflows; once the workers run, both complete, and the slow
     // one's checkout completes too (its update waited in the history).
@@ -196,7 +199,7 @@ async fn a_client_that_will_not_wait_gets_202_at_once_and_so_does_a_slow_checkou
     shop.with_workers(|| async {
         for order_id in [&quick, &slow_id] {
             let done = shop.wait_until_final(order_id).await;
-            assert_eq!(done["status"], "COMPLETED", "{done}");
+            assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
         }
     })
     .await;

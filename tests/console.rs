@@ -3,7 +3,10 @@
 //! outcome is checked where it lives: the read model, the ledger and the workflow on the server.
 //! A screenshot of the finished order is saved (its path is printed).
 
-mod support;
+use crate::support;
+use capstone_workflows::order::ApprovalState;
+use capstone_workflows::order::OrderStatus;
+use capstone_workflows::shipment::JourneyStep;
 
 use capstone_workflows::order::order_workflow_id;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
@@ -48,7 +51,7 @@ fn chromedriver_installed() -> bool {
 }
 
 async fn start_chromedriver() -> ChromeDriver {
-    let [port] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0]).unwrap();
+    let [port] = capstone_processes::free_ports_where_zero("127.0.0.1", [0]).unwrap();
     let child = Command::new("chromedriver")
         .args([format!("--port={port}"), "--allowed-ips=127.0.0.1".to_owned()])
         .stdout(Stdio::null())
@@ -193,13 +196,14 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
 
         // What the clicks did, where it lives.
         let order = shop.wait_until_final(&order_id).await;
-        assert_eq!(order["status"], "COMPLETED");
-        assert_eq!(order["approval"]["state"], "APPROVED");
+        assert_eq!(order.status, OrderStatus::Completed);
+        assert_eq!(order.approval.as_ref().unwrap().state, ApprovalState::Approved);
         assert_eq!(
-            order["approval"]["operator"], "alice",
+            order.approval.as_ref().unwrap().operator.as_deref(),
+            Some("alice"),
             "the console's operator field defaults to the first operator"
         );
-        assert_eq!(order["total_cents"], 104_700);
+        assert_eq!(order.total_cents, 104_700);
         assert_eq!(shop.ledger(&order_id).await, vec![("charge".to_owned(), 104_700)]);
         assert_eq!(shop.workflow_status(&order_workflow_id(&order_id)).await, Some(WorkflowExecutionStatus::Completed));
 
@@ -217,7 +221,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         let refunded_id = text_of(browser, "#detail-id").await;
         let refunded = shop.wait_until_final(&refunded_id).await;
         let refund = text_of(browser, "#detail-refund").await;
-        assert_eq!(refund, format!("Refunded: {}", refunded["refund_id"].as_str().unwrap()));
+        assert_eq!(refund, format!("Refunded: {}", refunded.refund_id.as_deref().unwrap()));
         assert_eq!(shop.ledger(&refunded_id).await, vec![("charge".to_owned(), 34_900), ("refund".to_owned(), 34_900)]);
     })
     .await;
@@ -315,8 +319,8 @@ async fn the_courier_tab_lists_a_parcel_and_its_buttons_bring_it_home() {
     let console = Console::start().await;
     let browser = &console.browser;
     shop.with_workers(|| async {
-        let order_id = shop.place(&support::orders::example()).await["order_id"].as_str().unwrap().to_owned();
-        shop.wait_for_status(&order_id, "SHIPPED").await;
+        let order_id = shop.place(&support::orders::example()).await.order_id.clone();
+        shop.wait_for_status(&order_id, OrderStatus::Shipped).await;
         console.open(&shop, "#order-form select option").await;
         browser.find(Locator::Css("button[data-tab=courier]")).await.unwrap().click().await.unwrap();
         let row = format!("#courier-table tr[data-order='{order_id}']");
@@ -337,8 +341,8 @@ async fn the_courier_tab_lists_a_parcel_and_its_buttons_bring_it_home() {
             .await
             .unwrap();
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
-        assert_eq!(done["delivery"]["step"], "delivered");
+        assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+        assert_eq!(done.delivery.as_ref().unwrap().step, JourneyStep::Delivered);
         let kinds: Vec<String> =
             sqlx::query_scalar("SELECT kind FROM shipping_carrier_events WHERE order_id = $1 ORDER BY received_at_ms")
                 .bind(&order_id)

@@ -2,7 +2,8 @@
 //! completes a demo order and, on SIGTERM, stops everything and leaves no process behind;
 //! a missing Temporal CLI gets a message that says how to install it.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use std::{
     io::{BufRead, BufReader},
@@ -20,7 +21,7 @@ fn free_port() -> u16 {
 
 /// Eight distinct free ports (all picked before any is released).
 fn free_ports() -> [u16; 8] {
-    capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 8]).unwrap()
+    capstone_processes::free_ports_where_zero("127.0.0.1", [0; 8]).unwrap()
 }
 
 /// The `capstone dev` child, killed if the test panics before it stops it (its dev server
@@ -182,7 +183,7 @@ fn dev_completes_a_demo_order_stops_cleanly_and_keeps_its_state_across_restarts(
         assert!(ids.contains(&first.workflow_id.as_str()), "{orders}");
         let order_id = first.workflow_id.trim_start_matches("order-");
         let old = get_json(second, &format!("{}/orders/{order_id}", second.api_url));
-        assert_eq!(old["status"], "COMPLETED", "{old}");
+        assert_eq!(support::order_view(&old).status, OrderStatus::Completed, "{old}");
         // The dev server reopened its database: the first run's workflow is still there.
         let deadline = Instant::now() + support::PATIENCE;
         loop {

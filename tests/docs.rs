@@ -1,10 +1,11 @@
 //! The docs must not drift from the code: every syllabus day has its page, every relative link
 //! in the docs points at a file that exists and every `#anchor` at a heading of its page, no
 //! page tells the project's history instead of the lesson, every `capstone <command>` they show is a command
-//! the binary has, every Rust symbol they name in `code` is in the sources, and every table of
-//! the saga's activity calls is the one the workflow tests assert.
+//! the binary has, every Rust symbol they name in `code` is in the sources, every table of
+//! the saga's activity calls is the one the workflow tests assert, and every `cargo test`
+//! command they show selects tests that exist.
 
-mod support;
+use crate::support;
 
 use std::{
     collections::BTreeSet,
@@ -734,4 +735,95 @@ fn every_benchmark_target_is_the_one_performance_md_shows() {
         let cell = format!("| {} |", target.label());
         assert!(page.contains(&cell), "docs/performance.md shows no target `{cell}` ({})", target.figure);
     }
+}
+
+/// The `capstone` crate's test binaries (`[[test]]` names in services/Cargo.toml) and the
+/// files of the integration binary (`mod NAME;` in tests/integration.rs).
+struct TestTargets {
+    binaries: BTreeSet<String>,
+    integration_files: BTreeSet<String>,
+}
+
+fn test_targets() -> TestTargets {
+    let manifest = std::fs::read_to_string(repo("services/Cargo.toml")).unwrap();
+    let mut binaries = BTreeSet::new();
+    let mut in_test = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            in_test = line == "[[test]]";
+        } else if let Some(name) = line.strip_prefix("name = ").filter(|_| in_test) {
+            binaries.insert(name.trim_matches('"').to_owned());
+        }
+    }
+    let root = std::fs::read_to_string(repo("tests/integration.rs")).unwrap();
+    let integration_files = root
+        .lines()
+        .filter_map(|line| line.strip_prefix("mod ")?.strip_suffix(';'))
+        .filter(|module| *module != "support")
+        .map(str::to_owned)
+        .collect();
+    TestTargets { binaries, integration_files }
+}
+
+/// What is wrong with the `cargo test` commands in `text`: a `--test` naming no test binary,
+/// or, for the integration binary, a `file::` filter naming no file of it, or a `file::name`
+/// that starts the name of no function in that file. `read_file` gives a test file's source.
+fn cargo_test_problems(text: &str, targets: &TestTargets, read_file: &dyn Fn(&str) -> String) -> Vec<String> {
+    let mut problems = Vec::new();
+    for snippet in code(text) {
+        let Some((_, command)) = snippet.split_once("cargo test") else { continue };
+        let tokens: Vec<&str> = command.split_whitespace().collect();
+        // `FILE`, `<feature>`: a placeholder the reader fills in.
+        let placeholder = |name: &str| name.contains(|c: char| c.is_ascii_uppercase() || c == '<');
+        for pair in tokens.windows(2).filter(|pair| pair[0] == "--test" && !placeholder(pair[1])) {
+            if !targets.binaries.contains(pair[1]) {
+                problems.push(format!("`--test {}`: no such test binary", pair[1]));
+            }
+        }
+        if !tokens.windows(2).any(|pair| pair == ["--test", "integration"]) {
+            continue;
+        }
+        for (file, name) in tokens.iter().filter_map(|token| token.split_once("::")) {
+            if placeholder(file) {
+                continue;
+            }
+            if !targets.integration_files.contains(file) {
+                problems.push(format!("`{file}::{name}`: tests/integration.rs has no `mod {file};`"));
+            } else if !name.is_empty() && !read_file(file).contains(&format!("fn {name}")) {
+                problems.push(format!("`{file}::{name}`: no function of tests/{file}.rs starts so"));
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn every_cargo_test_command_in_the_docs_names_tests_that_exist() {
+    let targets = test_targets();
+    assert!(targets.binaries.contains("integration") && targets.integration_files.contains("replay"));
+    let read_file = |file: &str| std::fs::read_to_string(repo(&format!("tests/{file}.rs"))).unwrap();
+    let mut problems = Vec::new();
+    for page in pages() {
+        for problem in cargo_test_problems(&std::fs::read_to_string(&page).unwrap(), &targets, &read_file) {
+            problems.push(format!("{}: {problem}", page.strip_prefix(repo("")).unwrap_or(&page).display()));
+        }
+    }
+    assert!(problems.is_empty(), "test commands in the docs that run nothing:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn the_test_command_check_finds_a_gone_binary_a_gone_file_and_a_misspelt_test() {
+    let targets = test_targets();
+    let read_file = |_: &str| "async fn a_placed_order_completes() {}".to_owned();
+    let text = "Run `cargo test -p capstone --test replay`, then\n\
+                `cargo test -p capstone --test integration -- order_saga::a_placed replays::`, and\n\
+                `cargo test -p capstone --test integration order_saga::a_placed_ordr`.";
+    assert_eq!(
+        cargo_test_problems(text, &targets, &read_file),
+        [
+            "`--test replay`: no such test binary",
+            "`replays::`: tests/integration.rs has no `mod replays;`",
+            "`order_saga::a_placed_ordr`: no function of tests/order_saga.rs starts so",
+        ]
+    );
 }

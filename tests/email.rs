@@ -2,7 +2,8 @@
 //! to a real SMTP server (aiosmtpd), each message once, and records how it went. Every check
 //! reads what the SMTP server received, not our own table.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::{db::Db, mail_catcher::CaughtMail, notifications::smtp::message_id};
 use reqwest::StatusCode;
@@ -51,7 +52,7 @@ fn copies(mails: &[CaughtMail], message_key: &str) -> usize {
 }
 
 fn free_port() -> u16 {
-    capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0]).unwrap()[0]
+    capstone_processes::free_ports_where_zero("127.0.0.1", [0]).unwrap()[0]
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -61,9 +62,9 @@ async fn an_order_s_e_mails_reach_the_smtp_server_once_each() {
     let shop = TestShop::start_with(|config| config.smtp = Some(mail::relay_to(&catcher.smtp_url(), 8))).await;
     let order_id = shop
         .with_workers(|| async {
-            let order_id = shop.place(&orders::example()).await["order_id"].as_str().unwrap().to_owned();
+            let order_id = shop.place(&orders::example()).await.order_id.clone();
             let done = shop.wait_until_final(&order_id).await;
-            assert_eq!(done["status"], "COMPLETED", "{done}");
+            assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
             order_id
         })
         .await;

@@ -1,7 +1,8 @@
 //! Days 3 and 7: retries, non-retryable failures and compensation in the real order flow, with
 //! faults injected into the real services (`/admin/faults`, a destination no carrier serves).
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use serde_json::json;
 use support::{TestShop, history, orders};
@@ -15,18 +16,18 @@ async fn a_shipping_failure_after_the_charge_refunds_then_releases() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&body).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap();
-    assert_eq!(done["status"], "COMPENSATED", "{done}");
-    assert!(done["reason"].as_str().unwrap().contains("no carrier delivers to AQ"), "{done}");
+    let order_id = done.order_id.as_str();
+    assert_eq!(done.status, OrderStatus::Compensated, "{done:?}");
+    assert!(done.reason.as_deref().unwrap().contains("no carrier delivers to AQ"), "{done:?}");
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), 17800), ("refund".to_owned(), 17800)]);
     assert_eq!(shop.stock("KB-001").await, keyboards, "the stock went back");
-    assert!(done["unresolved"].as_array().unwrap().is_empty());
+    assert!(done.unresolved.is_empty());
 
     // Newest first, each once: refund, then release.
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let undo: Vec<&str> = runs
         .iter()
         .map(|run| run.name.as_str())
@@ -37,7 +38,7 @@ async fn a_shipping_failure_after_the_charge_refunds_then_releases() {
     assert_eq!(charge.task_queue, "payments", "payments run on their own queue");
 
     // The customer hears why, and that the money came back: one notice, after the refund.
-    let refund_id = done["refund_id"].as_str().unwrap();
+    let refund_id = done.refund_id.as_deref().unwrap();
     let emails = shop.emails(order_id).await;
     assert_eq!(emails.len(), 1, "{emails:?}");
     let (key, subject, body) = &emails[0];
@@ -63,12 +64,12 @@ async fn a_payment_outage_of_a_few_seconds_is_ridden_out_with_one_charge() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "one charge");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(shop.ledger(done.order_id.as_str()).await.len(), 1, "one charge");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert!(charge.attempt > 1, "the charge was retried through the outage: {charge:?}");
     assert_eq!(charge.outcome, "completed");
@@ -82,16 +83,16 @@ async fn the_confirmation_email_is_retried_through_failures_and_sent_once() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let order_id = done["order_id"].as_str().unwrap();
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let order_id = done.order_id.as_str();
     let emails = shop
         .count("SELECT COUNT(*) FROM notifications_outbox WHERE message_key = $1", &format!("{order_id}:confirmation"))
         .await;
     assert_eq!(emails, 1);
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let email = runs.iter().find(|run| run.name == "notifications.send_email").unwrap();
     assert_eq!(email.attempt, 4, "three injected failures, then success");
     shop.stop().await;
@@ -107,9 +108,9 @@ async fn a_slow_answer_after_the_charge_is_retried_without_a_second_charge() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+            let order_id = accepted.order_id.clone();
             shop.inject("payments", json!({"delay_ms": 35_000})).await;
-            shop.wait_for_status(&order_id, "CHARGING_PAYMENT").await;
+            shop.wait_for_status(&order_id, OrderStatus::ChargingPayment).await;
             // Wait for the charge to be taken (its answer is held back), then let answers flow.
             let deadline = tokio::time::Instant::now() + support::PATIENCE;
             while shop.ledger(&order_id).await.is_empty() {
@@ -120,9 +121,9 @@ async fn a_slow_answer_after_the_charge_is_retried_without_a_second_charge() {
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "exactly one charge");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(shop.ledger(done.order_id.as_str()).await.len(), 1, "exactly one charge");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.attempt, 2, "the first attempt timed out, the second found the first charge");
     shop.stop().await;

@@ -3,7 +3,7 @@
 //! only in the key's own name, metrics no request can inflate, limits in front of the small
 //! database pool, and backend services that trust no network.
 
-mod support;
+use crate::support;
 
 use capstone::api::{api_keys::Role, limits::LimitSettings};
 use capstone_workflows::batch::child_order_id;
@@ -96,9 +96,10 @@ async fn the_same_idempotency_key_from_two_customers_is_two_orders_and_no_probe(
     let (first, a) = post(ada, orders::with_items("ada", &[("KB-001", 1)])).await;
     let (second, g) = post(grace, orders::with_items("grace", &[("CB-004", 5)])).await;
     assert_eq!((first, second), (StatusCode::ACCEPTED, StatusCode::ACCEPTED), "{a} {g}");
-    assert_ne!(a["order_id"], g["order_id"]);
+    let (a, g) = (support::accepted(&a), support::accepted(&g));
+    assert_ne!(a.order_id, g.order_id);
     for accepted in [&a, &g] {
-        let order_id = accepted["order_id"].as_str().unwrap();
+        let order_id = accepted.order_id.as_str();
         assert!(order_id.starts_with("ord-") && order_id.len() == 4 + 32, "a shop-made id: {order_id}");
     }
     shop.stop().await;
@@ -108,7 +109,7 @@ async fn the_same_idempotency_key_from_two_customers_is_two_orders_and_no_probe(
 async fn a_late_write_never_takes_the_read_model_back() {
     let shop = TestShop::start().await;
     let accepted = shop.place(&orders::example()).await;
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let order_id = accepted.order_id.clone();
     let service = shop.service_http();
     let url = format!("{}/internal/orders/{order_id}", shop.api_url());
     let snapshot = |status: OrderStatus, revision: u64| OrderSnapshot {
@@ -132,7 +133,7 @@ async fn a_late_write_never_takes_the_read_model_back() {
     let late = put(snapshot(OrderStatus::AwaitingApproval, 5)).await;
     assert_eq!((late["recorded"].clone(), late["status"].clone()), (json!(false), json!("COMPLETED")));
     let (_, order) = shop.get(&format!("/orders/{order_id}?source=read_model")).await;
-    assert_eq!(order["status"], "COMPLETED", "{order}");
+    assert_eq!(support::order_view(&order).status, OrderStatus::Completed, "{order}");
     // The same write again (an activity retried after its answer was lost) is fine.
     assert_eq!(put(snapshot(OrderStatus::Completed, 12)).await["recorded"], true);
     shop.stop().await;
@@ -147,8 +148,8 @@ async fn a_refused_service_key_delays_the_record_and_never_fails_the_order() {
         .with_workers(|| async {
             sqlx::query("DELETE FROM api_keys WHERE label = 'service'").execute(shop.db()).await.unwrap();
             let accepted = shop.place(&orders::example()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-            let workflow_id = accepted["workflow_id"].as_str().unwrap().to_owned();
+            let order_id = accepted.order_id.clone();
+            let workflow_id = accepted.workflow_id.clone();
             // The saga is done; its record is being retried.
             let handle = shop.client.get_workflow_handle::<OrderWorkflow>(workflow_id.clone());
             let deadline = tokio::time::Instant::now() + support::PATIENCE;
@@ -166,12 +167,12 @@ async fn a_refused_service_key_delays_the_record_and_never_fails_the_order() {
             capstone::api::api_keys::store(shop.db(), &shop.config.service_key, Role::Service, None, "service")
                 .await
                 .unwrap();
-            (shop.wait_until_final(&order_id).await, refused["status"].clone())
+            (shop.wait_until_final(&order_id).await, support::order_view(&refused).status)
         })
         .await;
-    assert_eq!(status_while_refused, "RECEIVED", "nothing was recorded while the key was refused");
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let workflow_id = done["workflow_id"].as_str().unwrap();
+    assert_eq!(status_while_refused, OrderStatus::Received, "nothing was recorded while the key was refused");
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let workflow_id = done.workflow_id.as_str();
     assert_eq!(shop.workflow_status(workflow_id).await, Some(temporalio_client::WorkflowExecutionStatus::Completed));
     shop.stop().await;
 }
@@ -184,10 +185,9 @@ async fn no_number_of_notes_makes_an_order_too_large_to_record() {
     let done = shop
         .with_workers(|| async {
             let (_, _, accepted) = shop.post_order(&orders::large(), None).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-            let waiting = shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
-            let handle =
-                shop.client.get_workflow_handle::<OrderWorkflow>(waiting["workflow_id"].as_str().unwrap().to_owned());
+            let order_id = support::accepted(&accepted).order_id;
+            let waiting = shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
+            let handle = shop.client.get_workflow_handle::<OrderWorkflow>(waiting.workflow_id.clone());
             let junk = SignalPayload::Unreadable(json!("x".repeat(2_000)));
             for _ in 0..300 {
                 handle.signal(OrderWorkflow::approve, junk.clone(), WorkflowSignalOptions::default()).await.unwrap();
@@ -205,11 +205,11 @@ async fn no_number_of_notes_makes_an_order_too_large_to_record() {
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let timeline = done["timeline"].as_array().unwrap();
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let timeline = done.timeline;
     assert!(timeline.len() <= 100, "bounded: {} entries", timeline.len());
-    assert!(done["omitted_entries"].as_u64().unwrap() >= 200, "{}", done["omitted_entries"]);
-    assert_eq!(timeline.last().unwrap()["status"], "COMPLETED", "the newest entries are kept");
+    assert!(done.omitted_entries >= 200, "{}", done.omitted_entries);
+    assert_eq!(timeline.last().unwrap().status, OrderStatus::Completed, "the newest entries are kept");
     shop.stop().await;
 }
 
@@ -257,7 +257,7 @@ async fn limits_answer_429_with_retry_after_and_count_per_key() {
     };
     let shop = TestShop::start_with(|config| config.limits = limits).await;
     let accepted = shop.place(&orders::example()).await;
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let order_id = accepted.order_id.clone();
 
     // A customer key: a burst of twice its rate, then 429; another customer is not affected.
     let ada = client_with_key(&shop.create_key(Role::Customer, Some("ada")).await);

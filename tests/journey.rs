@@ -5,7 +5,10 @@
 //! deadline opens a claim and tells the customer. Checked in the shipping tables, the e-mails
 //! and the server's histories.
 
-mod support;
+use crate::support;
+use capstone::api::views::OrderView;
+use capstone_workflows::order::OrderStatus;
+use capstone_workflows::shipment::JourneyStep;
 
 use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::shipment::shipment_workflow_id;
@@ -61,8 +64,8 @@ fn event(event_id: &str, order_id: &str, kind: &str) -> Value {
     json!({ "event_id": event_id, "order_id": order_id, "kind": kind, "at_ms": 1 })
 }
 
-fn timeline(order: &Value) -> Vec<String> {
-    order["timeline"].as_array().unwrap().iter().map(|entry| entry["note"].as_str().unwrap().to_owned()).collect()
+fn timeline(order: &OrderView) -> Vec<String> {
+    order.timeline.iter().map(|entry| entry.note.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -71,17 +74,16 @@ async fn an_order_follows_its_parcel_to_the_door_and_completes_when_delivered() 
     shop.with_workers(|| async {
         let (status, _, answer) = shop.check_out(&orders::example(), None).await;
         assert_eq!(status, StatusCode::CREATED, "{answer}");
-        let order_id = answer["order_id"].as_str().unwrap().to_owned();
+        let order_id = support::accepted(&answer).order_id;
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
-        assert_eq!(done["delivery"]["step"], "delivered", "{done}");
+        assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+        assert_eq!(done.delivery.as_ref().unwrap().step, JourneyStep::Delivered, "{done:?}");
         let notes = timeline(&done);
         for expected in ["booked with", "picked the parcel up", "out for delivery", "delivered by"] {
             assert!(notes.iter().any(|note| note.contains(expected)), "{expected:?} in {notes:#?}");
         }
-        let statuses: Vec<&str> =
-            done["timeline"].as_array().unwrap().iter().map(|entry| entry["status"].as_str().unwrap()).collect();
-        assert!(statuses.contains(&"SHIPPED"), "{statuses:?}");
+        let statuses: Vec<OrderStatus> = done.timeline.iter().map(|entry| entry.status).collect();
+        assert!(statuses.contains(&OrderStatus::Shipped), "{statuses:?}");
 
         // Where it landed: the shipping service's rows, and both histories.
         assert_eq!(delivery_state(&shop, &order_id).await, "delivered");
@@ -112,8 +114,8 @@ async fn a_redelivered_webhook_is_one_event() {
     // No simulated carrier: the test is the carrier.
     let shop = TestShop::start_with(|config| config.carrier = None).await;
     shop.with_workers(|| async {
-        let order_id = shop.place(&orders::example()).await["order_id"].as_str().unwrap().to_owned();
-        shop.wait_for_status(&order_id, "SHIPPED").await;
+        let order_id = shop.place(&orders::example()).await.order_id.clone();
+        shop.wait_for_status(&order_id, OrderStatus::Shipped).await;
 
         let dispatched = event("dhl-1", &order_id, "dispatched");
         let (first, answer) = carrier_posts(&shop, dispatched.clone()).await;
@@ -147,7 +149,7 @@ async fn a_redelivered_webhook_is_one_event() {
         let (status, _) = carrier_posts(&shop, event("dhl-4", &order_id, "delivered")).await;
         assert_eq!(status, StatusCode::ACCEPTED);
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
+        assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
         let picked_up = timeline(&done).iter().filter(|note| note.contains("picked the parcel up")).count();
         assert_eq!(picked_up, 1, "the order heard of the pick-up once");
     })
@@ -163,12 +165,16 @@ async fn a_missed_deadline_opens_one_claim_tells_the_customer_and_the_parcel_sti
     })
     .await;
     shop.with_workers(|| async {
-        let order_id = shop.place(&orders::example()).await["order_id"].as_str().unwrap().to_owned();
-        shop.wait_for_status(&order_id, "SHIPPED").await;
-        let late = shop.wait_for_order(&order_id, "a claim", |order| !order["delivery"]["claim_id"].is_null()).await;
-        let claim_id = late["delivery"]["claim_id"].as_str().unwrap().to_owned();
-        assert!(claim_id.starts_with("CLM-"), "{late}");
-        assert!(timeline(&late).iter().any(|note| note.contains(&format!("claim {claim_id} opened"))), "{late}");
+        let order_id = shop.place(&orders::example()).await.order_id.clone();
+        shop.wait_for_status(&order_id, OrderStatus::Shipped).await;
+        let late = shop
+            .wait_for_order(&order_id, "a claim", |order| {
+                order.delivery.as_ref().is_some_and(|delivery| delivery.claim_id.is_some())
+            })
+            .await;
+        let claim_id = late.delivery.as_ref().and_then(|delivery| delivery.claim_id.clone()).unwrap();
+        assert!(claim_id.starts_with("CLM-"), "{late:?}");
+        assert!(timeline(&late).iter().any(|note| note.contains(&format!("claim {claim_id} opened"))), "{late:?}");
         let claims: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM shipping_claims WHERE order_id = $1")
             .bind(&order_id)
             .fetch_one(shop.db())
@@ -201,8 +207,9 @@ async fn a_missed_deadline_opens_one_claim_tells_the_customer_and_the_parcel_sti
         let again: Value = courier("door-1").send().await.unwrap().json().await.unwrap();
         assert_eq!(again["duplicate"], true, "a retried click is one event");
         let done = shop.wait_until_final(&order_id).await;
-        assert_eq!(done["status"], "COMPLETED", "{done}");
-        assert_eq!(done["delivery"]["claim_id"], claim_id.as_str(), "the claim stays on record");
+        assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+        let kept = done.delivery.as_ref().and_then(|delivery| delivery.claim_id.as_deref());
+        assert_eq!(kept, Some(claim_id.as_str()), "the claim stays on record");
         let emails = shop.emails(&order_id).await;
         assert_eq!(emails.iter().filter(|(key, _, _)| key.ends_with(":delivery-late")).count(), 1, "{emails:?}");
     })
@@ -262,13 +269,13 @@ async fn carrier_events_that_arrive_while_temporal_is_down_reach_the_shipment_la
         .json()
         .await
         .unwrap();
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-    let read = async |order_id: &str| -> Value {
+    let order_id = support::accepted(&accepted).order_id;
+    let read = async |order_id: &str| -> OrderView {
         operator.get(format!("{api}/orders/{order_id}?source=read_model")).send().await.unwrap().json().await.unwrap()
     };
     let deadline = Instant::now() + PATIENCE;
-    while read(&order_id).await["status"] != "SHIPPED" {
-        assert!(Instant::now() < deadline, "never SHIPPED: {}", read(&order_id).await);
+    while read(&order_id).await.status != OrderStatus::Shipped {
+        assert!(Instant::now() < deadline, "never SHIPPED: {:?}", read(&order_id).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     cluster.stop_temporal().await;
@@ -297,10 +304,10 @@ async fn carrier_events_that_arrive_while_temporal_is_down_reach_the_shipment_la
     let deadline = Instant::now() + PATIENCE * 2;
     let done = loop {
         let order = read(&order_id).await;
-        if order["status"] == "COMPLETED" {
+        if order.status == OrderStatus::Completed {
             break order;
         }
-        assert!(Instant::now() < deadline, "never completed: {order}");
+        assert!(Instant::now() < deadline, "never completed: {order:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     let notes = timeline(&done);

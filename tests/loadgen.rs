@@ -1,7 +1,7 @@
 //! `capstone loadgen` through the real binary against a real shop: every kind of order in the
 //! mix ends the way it should, the JSON report adds up, and a wrong key is refused up front.
 
-mod support;
+use crate::support;
 
 use capstone::loadgen::{Mix, OrderKind};
 use serde_json::Value;

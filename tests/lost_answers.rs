@@ -8,7 +8,9 @@
 //! The faults are `/admin/faults` on the real services (`lose_next`, `late_next`, `hold_next`,
 //! narrowed with `path`; see `services/src/http/faults.rs`).
 
-mod support;
+use crate::support;
+use capstone::api::views::{Accepted, OrderView};
+use capstone_workflows::order::OrderStatus;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -42,18 +44,18 @@ async fn a_booking_whose_every_answer_is_lost_is_called_off_before_the_refund() 
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap();
-    assert_eq!(done["status"], "COMPENSATED", "{done}");
-    assert!(done["reason"].as_str().unwrap().starts_with("shipping failed"), "{done}");
+    let order_id = done.order_id.as_str();
+    assert_eq!(done.status, OrderStatus::Compensated, "{done:?}");
+    assert!(done.reason.as_deref().unwrap().starts_with("shipping failed"), "{done:?}");
     assert_eq!(shipment_status(&shop, order_id).await.as_deref(), Some("cancelled"), "the booking was called off");
     let total = orders::EXAMPLE_TOTAL_CENTS;
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), total), ("refund".to_owned(), total)]);
     assert_eq!(shop.stock("KB-001").await, keyboards, "the stock went back");
     assert_eq!(shop.emails(order_id).await.len(), 1, "one notice");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let undo: Vec<&str> = runs
         .iter()
         .map(|run| run.name.as_str())
@@ -74,17 +76,17 @@ async fn every_forward_step_whose_answer_is_lost_once_happens_once() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap();
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let order_id = done.order_id.as_str();
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
     assert_eq!(reservations(&shop, order_id).await, ["reserved"]);
     assert_eq!(shop.stock("KB-001").await, keyboards - 1, "stock taken once");
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::EXAMPLE_TOTAL_CENTS)]);
     assert_eq!(shipment_status(&shop, order_id).await.as_deref(), Some("booked"));
     assert_eq!(shop.emails(order_id).await.len(), 1);
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     for step in ["inventory.reserve_stock", "payments.card.charge", "notifications.send_email"] {
         let run = runs.iter().find(|run| run.name == step).unwrap();
         assert_eq!(run.attempt, 2, "{step}: the first attempt's answer was lost");
@@ -106,19 +108,19 @@ async fn every_undo_whose_answer_is_lost_still_happens_exactly_once() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap();
-    assert_eq!(done["status"], "COMPENSATED", "{done}");
-    assert!(done["unresolved"].as_array().unwrap().is_empty(), "{done}");
+    let order_id = done.order_id.as_str();
+    assert_eq!(done.status, OrderStatus::Compensated, "{done:?}");
+    assert!(done.unresolved.is_empty(), "{done:?}");
     assert_eq!(shipment_status(&shop, order_id).await.as_deref(), Some("cancelled"));
     let total = orders::EXAMPLE_TOTAL_CENTS;
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), total), ("refund".to_owned(), total)]);
     assert_eq!(reservations(&shop, order_id).await, ["released"]);
     assert_eq!(shop.stock("KB-001").await, keyboards, "released once: the stock is exactly back");
     assert_eq!(shop.emails(order_id).await.len(), 1);
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     for undo in ["shipping.cancel_shipment", "payments.refund", "inventory.release_stock"] {
         let run = runs.iter().find(|run| run.name == undo).unwrap();
         assert_eq!((run.attempt, run.outcome), (2, "completed"), "{undo}");
@@ -137,11 +139,11 @@ async fn answers_that_come_after_the_timeout_do_not_repeat_a_step() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap();
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let order_id = done.order_id.as_str();
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
     assert_eq!(shop.stock("KB-001").await, keyboards - 1, "reserved once");
     assert_eq!(shipment_status(&shop, order_id).await.as_deref(), Some("booked"));
     assert_eq!(shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await, 1);
@@ -163,16 +165,16 @@ async fn a_first_attempt_that_arrives_after_the_undo_changes_nothing() {
         .with_workers(|| async {
             let placed = tokio::time::Instant::now();
             let accepted = shop.place(&body).await;
-            let done = shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await;
+            let done = shop.wait_until_final(accepted.order_id.as_str()).await;
             // The workers keep running until the held first attempt has landed: a worker that
             // stopped would close its connection, and the late request would never be handled.
             tokio::time::sleep_until(placed + std::time::Duration::from_secs(23)).await;
             done
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap().to_owned();
-    assert_eq!(done["status"], "COMPENSATED", "{done}");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    let order_id = done.order_id.clone();
+    assert_eq!(done.status, OrderStatus::Compensated, "{done:?}");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let reserve = runs.iter().find(|run| run.name == "inventory.reserve_stock").unwrap();
     assert_eq!(reserve.attempt, 2, "the first attempt timed out while it was held");
     assert_eq!(reservations(&shop, &order_id).await, ["released"]);
@@ -190,16 +192,15 @@ async fn rows(cluster: &Cluster) -> Vec<(String, String)> {
 }
 
 /// Polls the api's read model until the order is final; its status.
-async fn final_status(http: &reqwest::Client, api: &str, order_id: &str) -> String {
+async fn final_status(http: &reqwest::Client, api: &str, order_id: &str) -> OrderStatus {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        let order: Value =
+        let order: OrderView =
             http.get(format!("{api}/orders/{order_id}?source=read_model")).send().await.unwrap().json().await.unwrap();
-        let status = order["status"].as_str().unwrap_or_default().to_owned();
-        if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status.as_str()) {
-            return status;
+        if order.status.is_terminal() {
+            return order.status;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{order_id} still {status}");
+        assert!(tokio::time::Instant::now() < deadline, "{order_id} still {:?}", order.status);
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
@@ -254,11 +255,11 @@ async fn an_api_killed_between_the_workflow_and_the_row_loses_and_doubles_nothin
     cluster.system.start("api", PATIENCE).await.unwrap();
     let retried = order("crash-1").send().await.unwrap();
     let code = retried.status();
-    let accepted: Value = retried.json().await.unwrap();
-    assert!(code == StatusCode::CREATED || code == StatusCode::ACCEPTED, "{code} {accepted}");
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let accepted: Accepted = retried.json().await.unwrap();
+    assert!(code == StatusCode::CREATED || code == StatusCode::ACCEPTED, "{code} {accepted:?}");
+    let order_id = accepted.order_id.clone();
     assert_ne!(order_id, alone);
-    assert_eq!(final_status(&operator, &api, &order_id).await, "COMPLETED");
+    assert_eq!(final_status(&operator, &api, &order_id).await, OrderStatus::Completed);
     assert_eq!(charges(&cluster, &order_id).await, 1);
     assert_eq!(rows(&cluster).await.len(), 2, "one row per order, none without its workflow");
     let count =
@@ -286,7 +287,7 @@ async fn a_start_that_fails_writes_nothing_and_the_retry_runs_one_order() {
 
     cluster.start_temporal().await;
     let deadline = tokio::time::Instant::now() + PATIENCE;
-    let accepted: Value = loop {
+    let accepted: Accepted = loop {
         let answer = order().send().await.unwrap();
         if answer.status().is_success() {
             break answer.json().await.unwrap();
@@ -294,8 +295,8 @@ async fn a_start_that_fails_writes_nothing_and_the_retry_runs_one_order() {
         assert!(tokio::time::Instant::now() < deadline, "never accepted: {}", answer.status());
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     };
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-    assert_eq!(final_status(&operator, &api, &order_id).await, "COMPLETED");
+    let order_id = accepted.order_id.clone();
+    assert_eq!(final_status(&operator, &api, &order_id).await, OrderStatus::Completed);
     assert_eq!(charges(&cluster, &order_id).await, 1);
     assert_eq!(rows(&cluster).await.len(), 1);
     cluster.stop().await;

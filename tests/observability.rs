@@ -2,7 +2,8 @@
 //! the Temporal SDK's metrics next to ours; Prometheus scrapes a real run, and every panel of
 //! every Grafana dashboard has data.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -43,11 +44,11 @@ async fn every_process_serves_its_own_metrics_and_the_sdks() {
     let shop = TestShop::start().await;
     shop.with_workers(|| async {
         let completed = shop.place(&orders::example()).await;
-        shop.wait_until_final(completed["order_id"].as_str().unwrap()).await;
+        shop.wait_until_final(completed.order_id.as_str()).await;
         let mut declined = orders::with_items("grace", &[("CB-004", 1)]);
         declined["payment"]["card_token"] = json!("tok_decline_1");
         let compensated = shop.place(&declined).await;
-        shop.wait_until_final(compensated["order_id"].as_str().unwrap()).await;
+        shop.wait_until_final(compensated.order_id.as_str()).await;
         // A subscription renews at once (no trial): one renewal charge.
         let subscription =
             json!({ "customer_id": "ada", "plan": "basic", "trial_days": 0, "payment": { "card_token": "tok_visa" } });
@@ -100,7 +101,7 @@ async fn every_process_serves_its_own_metrics_and_the_sdks() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_worker_process_serves_metrics_on_its_own_port() {
     let shop = TestShop::start().await;
-    let [port] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0]).unwrap();
+    let [port] = capstone_processes::free_ports_where_zero("127.0.0.1", [0]).unwrap();
     let addr = format!("127.0.0.1:{port}");
     let worker = shop.spawn_worker_with("activity-worker", &[("METRICS_ADDR", addr.as_str())]);
     worker.wait_for_log("worker started").await;
@@ -149,7 +150,7 @@ async fn start_prometheus(jobs: &[(&str, String)]) -> Prometheus {
     }
     let config_file = dir.path().join("prometheus.yml");
     std::fs::write(&config_file, config).unwrap();
-    let [port] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0]).unwrap();
+    let [port] = capstone_processes::free_ports_where_zero("127.0.0.1", [0]).unwrap();
     let child = std::process::Command::new("prometheus")
         .arg(format!("--config.file={}", config_file.display()))
         .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
@@ -301,8 +302,8 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
         blocked["shipping_address"]["country"] = json!("AQ");
         placed.push(shop.place(&blocked).await);
         let large = shop.place(&orders::large()).await;
-        let large_id = large["order_id"].as_str().unwrap().to_owned();
-        shop.wait_for_status(&large_id, "AWAITING_APPROVAL").await;
+        let large_id = large.order_id.clone();
+        shop.wait_for_status(&large_id, OrderStatus::AwaitingApproval).await;
         let response = shop
             .http
             .post(format!("{}/orders/{large_id}/approve", shop.api_url()))
@@ -320,7 +321,7 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
         assert_eq!(response.status(), StatusCode::ACCEPTED);
         let batch_id = response.json::<serde_json::Value>().await.unwrap()["batch_id"].as_str().unwrap().to_owned();
         for order in &placed {
-            shop.wait_until_final(order["order_id"].as_str().unwrap()).await;
+            shop.wait_until_final(order.order_id.as_str()).await;
         }
         // The batch's duration comes from the SDK when its workflow completes.
         let deadline = tokio::time::Instant::now() + support::PATIENCE;

@@ -2,7 +2,9 @@
 //! real rows in every service's tables out. Day 1-2 (the happy path), plus the idempotency of
 //! `POST /orders` and the two ways an order can fail without anyone's help.
 
-mod support;
+use crate::support;
+use capstone::api::views::{OrderList, ReadSource};
+use capstone_workflows::order::OrderStatus;
 
 use capstone_workflows::{
     hello::{HelloInput, HelloWorkflow},
@@ -27,25 +29,23 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
         .with_workers(|| async {
             let (status, _, accepted) = shop.post_order(&orders::example(), None).await;
             assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-            assert_eq!(accepted["status_url"], format!("/orders/{order_id}"));
-            assert_eq!(accepted["total_cents"], orders::EXAMPLE_TOTAL_CENTS);
+            let accepted = support::accepted(&accepted);
+            let order_id = accepted.order_id.clone();
+            assert_eq!(accepted.status_url, format!("/orders/{order_id}"));
+            assert_eq!(accepted.total_cents, orders::EXAMPLE_TOTAL_CENTS);
             shop.wait_until_final(&order_id).await
         })
         .await;
 
-    let order_id = order["order_id"].as_str().unwrap();
-    let workflow_id = order["workflow_id"].as_str().unwrap();
-    assert_eq!(order["status"], "COMPLETED", "{order}");
-    assert_eq!(order["source"], "read_model", "a finished order is answered from the read model");
-    let steps: Vec<&str> =
-        order["timeline"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let order_id = order.order_id.as_str();
+    let workflow_id = order.workflow_id.as_str();
+    assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
+    assert_eq!(order.source, ReadSource::ReadModel, "a finished order is answered from the read model");
+    let steps: Vec<OrderStatus> = order.timeline.iter().map(|entry| entry.status).collect();
     let mut phases = steps.clone();
     phases.dedup();
-    assert_eq!(
-        phases,
-        ["RECEIVED", "RESERVING_STOCK", "CHARGING_PAYMENT", "SHIPPING", "SENDING_CONFIRMATION", "SHIPPED", "COMPLETED"]
-    );
+    use OrderStatus::*;
+    assert_eq!(phases, [Received, ReservingStock, ChargingPayment, Shipping, SendingConfirmation, Shipped, Completed]);
 
     // On the server: the order and its shipment child both completed. (The read model is
     // written by the workflow's last activity, so the workflow closes just after it.)
@@ -59,7 +59,7 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
     assert_eq!(shop.stock("KB-001").await, keyboards - 1);
     assert_eq!(shop.stock("MS-002").await, mice - 2);
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::EXAMPLE_TOTAL_CENTS)]);
-    assert_eq!(order["charge_id"].as_str().map(|id| id.starts_with("ch_")), Some(true));
+    assert_eq!(order.charge_id.as_deref().map(|id| id.starts_with("ch_")), Some(true));
     let shipments = shop.count("SELECT COUNT(*) FROM shipping_shipments WHERE order_id = $1", order_id).await;
     assert_eq!(shipments, 1);
     let emails = shop
@@ -86,8 +86,9 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
 
     let (status, list) = shop.get("/orders").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(list["orders"][0]["order_id"], order_id);
-    assert_eq!(list["orders"][0]["status"], "COMPLETED");
+    let list: OrderList = serde_json::from_value(list).unwrap();
+    assert_eq!(list.orders[0].order_id, order_id);
+    assert_eq!(list.orders[0].status, Some(OrderStatus::Completed));
     shop.stop().await;
 }
 
@@ -103,22 +104,24 @@ async fn repeating_a_post_with_the_same_idempotency_key_never_charges_twice() {
             let ((status_a, _, a), (status_b, _, b)) =
                 tokio::join!(shop.post_order(&body, Some("checkout-7")), shop.post_order(&body, Some("checkout-7")));
             assert_eq!((status_a, status_b), (StatusCode::ACCEPTED, StatusCode::ACCEPTED), "{a} {b}");
-            assert_eq!(a["order_id"], b["order_id"]);
-            let order_id = a["order_id"].as_str().unwrap().to_owned();
+            let (a, b) = (support::accepted(&a), support::accepted(&b));
+            assert_eq!(a.order_id, b.order_id);
+            let order_id = a.order_id.clone();
             let order = shop.wait_until_final(&order_id).await;
-            let workflow_id = order["workflow_id"].as_str().unwrap();
+            let workflow_id = order.workflow_id.as_str();
             let run_before = shop.run_id(workflow_id).await;
             let (status_c, headers_c, c) = shop.post_order(&body, Some("checkout-7")).await;
             assert_eq!(status_c, StatusCode::ACCEPTED);
-            assert_eq!(c["order_id"], order_id.as_str());
-            assert_eq!(c["status"], "COMPLETED", "a replay reports the order as it is now");
+            let c = support::accepted(&c);
+            assert_eq!(c.order_id, order_id);
+            assert_eq!(c.status, OrderStatus::Completed, "a replay reports the order as it is now");
             assert_eq!(shop.run_id(workflow_id).await, run_before, "a late repeat starts no second run");
             assert_eq!(shop.workflow_status(workflow_id).await, Some(WorkflowExecutionStatus::Completed));
             (order_id, headers_c, order)
         })
         .await;
     assert_eq!(replays.get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
-    assert_eq!(order["status"], "COMPLETED");
+    assert_eq!(order.status, OrderStatus::Completed);
     assert_eq!(shop.ledger(&first).await.len(), 1, "one charge for one order");
     assert_eq!(shop.stock("KB-001").await, keyboards - 1, "stock taken once");
     assert_eq!(shop.count("SELECT COUNT(*) FROM api_orders WHERE customer_id = $1", "ada").await, 1);
@@ -168,14 +171,14 @@ async fn a_client_cannot_name_an_order_id_not_even_a_batch_childs() {
             assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{claim}");
             // The child's row appears when it records its end (batch children start in the batch).
             let child_id = format!("{batch_id}-00000");
-            shop.wait_for_order(&child_id, "its final record", |order| order["status"] == "COMPLETED").await;
+            shop.wait_for_order(&child_id, "its final record", |order| order.status == OrderStatus::Completed).await;
             let child = shop.wait_until_final(&child_id).await;
             (batch_id, claim, child)
         })
         .await;
     assert!(claim["detail"].as_str().unwrap().contains("Idempotency-Key"), "{claim}");
-    assert_eq!(child["status"], "COMPLETED", "{child}");
-    assert_eq!(child["customer_id"], "bulk-0", "the child is the batch's, not the claimant's");
+    assert_eq!(child.status, OrderStatus::Completed, "{child:?}");
+    assert_eq!(child.customer_id, "bulk-0", "the child is the batch's, not the claimant's");
     let child_id = format!("{batch_id}-00000");
     assert_eq!(shop.ledger(&child_id).await, [("charge".to_owned(), 1200)], "one charge, the batch's");
     assert_eq!(shop.count("SELECT COUNT(*) FROM api_orders WHERE customer_id = $1", "ada").await, 0);
@@ -191,12 +194,12 @@ async fn an_order_beyond_the_stock_is_rejected_and_holds_nothing() {
             let (status, _, accepted) =
                 shop.post_order(&orders::with_items("ada", &[("PR-007", posters + 1)]), None).await;
             assert_eq!(status, StatusCode::ACCEPTED, "stock is the saga's business, not the edge's: {accepted}");
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(&support::accepted(&accepted).order_id).await
         })
         .await;
-    let order_id = order["order_id"].as_str().unwrap();
-    assert_eq!(order["status"], "REJECTED", "{order}");
-    assert!(order["reason"].as_str().unwrap().contains("stock unavailable"), "{order}");
+    let order_id = order.order_id.as_str();
+    assert_eq!(order.status, OrderStatus::Rejected, "{order:?}");
+    assert!(order.reason.as_deref().unwrap().contains("stock unavailable"), "{order:?}");
     assert_eq!(shop.stock("PR-007").await, posters);
     assert!(shop.ledger(order_id).await.is_empty(), "no money moved");
     // One e-mail tells the customer, and says that nothing was charged.
@@ -207,10 +210,7 @@ async fn an_order_beyond_the_stock_is_rejected_and_holds_nothing() {
     assert_eq!(subject, &format!("Order {order_id} was not accepted"));
     assert!(body.contains("stock unavailable") && body.ends_with("Nothing was charged."), "{body}");
     // A refusal is a business outcome: the workflow itself completed normally.
-    assert_eq!(
-        shop.wait_until_closed(order["workflow_id"].as_str().unwrap()).await,
-        WorkflowExecutionStatus::Completed
-    );
+    assert_eq!(shop.wait_until_closed(order.workflow_id.as_str()).await, WorkflowExecutionStatus::Completed);
     shop.stop().await;
 }
 
@@ -223,12 +223,12 @@ async fn a_declined_card_gives_the_reserved_stock_back() {
     let order = shop
         .with_workers(|| async {
             let accepted = shop.place(&body).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = order["order_id"].as_str().unwrap();
-    assert_eq!(order["status"], "COMPENSATED", "{order}");
-    assert!(order["reason"].as_str().unwrap().starts_with("payment declined"), "{order}");
+    let order_id = order.order_id.as_str();
+    assert_eq!(order.status, OrderStatus::Compensated, "{order:?}");
+    assert!(order.reason.as_deref().unwrap().starts_with("payment declined"), "{order:?}");
     assert_eq!(shop.stock("KB-001").await, keyboards, "the reservation was released");
     let released = shop
         .count(
@@ -270,11 +270,12 @@ async fn a_client_can_wait_for_an_order_to_change_instead_of_polling() {
     let shop = TestShop::start().await;
     // No workers yet: the order stays RECEIVED, so the wait runs to its end.
     let accepted = shop.place(&orders::example()).await;
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let order_id = accepted.order_id.clone();
     let wait = |secs: u64| format!("/orders/{order_id}?source=read_model&changed_from=RECEIVED&wait_secs={secs}");
     let started = std::time::Instant::now();
     let (status, order) = shop.get(&wait(1)).await;
-    assert_eq!((status, order["status"].as_str()), (StatusCode::OK, Some("RECEIVED")), "{order}");
+    assert_eq!(status, StatusCode::OK, "{order}");
+    assert_eq!(support::order_view(&order).status, OrderStatus::Received);
     assert!(started.elapsed() >= std::time::Duration::from_secs(1), "it waited: {:?}", started.elapsed());
 
     // With workers: one look of up to 20 s answers when the workflow records its next status
@@ -283,11 +284,12 @@ async fn a_client_can_wait_for_an_order_to_change_instead_of_polling() {
         .with_workers(|| async {
             let started = std::time::Instant::now();
             let (status, order) = shop.get(&wait(20)).await;
-            assert_eq!(status, StatusCode::OK, "{order}");
+            assert_eq!(status, StatusCode::OK, "{order:?}");
             (order, started.elapsed())
         })
         .await;
-    assert!(["SHIPPED", "COMPLETED"].contains(&order["status"].as_str().unwrap()), "{order}");
+    let status = support::order_view(&order).status;
+    assert!([OrderStatus::Shipped, OrderStatus::Completed].contains(&status), "{order}");
     assert!(took < std::time::Duration::from_secs(15), "answered at the change, not at the deadline: {took:?}");
 
     // A wait that cannot be served is refused, naming what is wrong.

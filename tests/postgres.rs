@@ -2,7 +2,8 @@
 //! Every query is written once, in SQL both databases accept; these tests keep it that way.
 //! Each test gets a fresh database from `CAPSTONE_TEST_POSTGRES_URL` (`make test` provides one).
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone_activities::{inventory::InventoryActivities, payments::PaymentActivities};
 use capstone_workflows::contracts::{
@@ -28,22 +29,22 @@ async fn orders_complete_and_compensate_on_postgresql() {
             let (status, _, good) = shop.post_order(&orders::example(), Some("pg-1")).await;
             assert_eq!(status, StatusCode::ACCEPTED, "{good}");
             let (_, _, bad) = shop.post_order(&declined, None).await;
-            let completed = shop.wait_until_final(good["order_id"].as_str().unwrap()).await;
-            let compensated = shop.wait_until_final(bad["order_id"].as_str().unwrap()).await;
+            let completed = shop.wait_until_final(&support::accepted(&good).order_id).await;
+            let compensated = shop.wait_until_final(&support::accepted(&bad).order_id).await;
             let (_, _, replay) = shop.post_order(&orders::example(), Some("pg-1")).await;
             (completed, compensated, replay)
         })
         .await;
 
-    assert_eq!(completed["status"], "COMPLETED", "{completed}");
-    assert_eq!(compensated["status"], "COMPENSATED", "{compensated}");
-    assert_eq!(replay["order_id"], completed["order_id"]);
-    let order_id = completed["order_id"].as_str().unwrap();
+    assert_eq!(completed.status, OrderStatus::Completed, "{completed:?}");
+    assert_eq!(compensated.status, OrderStatus::Compensated, "{compensated:?}");
+    assert_eq!(support::accepted(&replay).order_id, completed.order_id);
+    let order_id = completed.order_id.as_str();
     assert_eq!(shop.ledger(order_id).await, [("charge".to_owned(), orders::EXAMPLE_TOTAL_CENTS)]);
-    assert!(shop.ledger(compensated["order_id"].as_str().unwrap()).await.is_empty());
+    assert!(shop.ledger(compensated.order_id.as_str()).await.is_empty());
     assert_eq!(shop.stock("KB-001").await, keyboards - 1, "only the completed order keeps its keyboard");
     // One e-mail each: the confirmation, and the notice of the compensated order.
-    let compensated_id = compensated["order_id"].as_str().unwrap();
+    let compensated_id = compensated.order_id.as_str();
     let keys = |emails: Vec<(String, String, String)>| emails.into_iter().map(|(key, ..)| key).collect::<Vec<_>>();
     assert_eq!(keys(shop.emails(order_id).await), [format!("{order_id}:confirmation")]);
     assert_eq!(keys(shop.emails(compensated_id).await), [format!("{compensated_id}:compensated")]);

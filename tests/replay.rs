@@ -7,11 +7,11 @@
 //! change is meant to be incompatible, and say why in the commit:
 //!
 //! ```sh
-//! RECORD_HISTORIES=all cargo test -p capstone --test replay -- --ignored        # every file
-//! RECORD_HISTORIES=batch-three-children cargo test -p capstone --test replay -- --ignored  # one
+//! RECORD_HISTORIES=all cargo test -p capstone --test integration -- --ignored replay::        # every file
+//! RECORD_HISTORIES=batch-three-children cargo test -p capstone --test integration -- --ignored replay::  # one
 //! ```
 
-mod support;
+use crate::support;
 
 use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::{

@@ -10,9 +10,11 @@
 //! Bounded: `SAGA_SCENARIOS` scenarios (default 8) within `SAGA_BUDGET_SECS` (default 240).
 //! Each scenario comes from a seed, printed with the report; `SAGA_SEED=<seed>` runs that one
 //! scenario again (the same operations and faults; the timing between processes differs).
-//! `cargo test -p capstone --test saga_random -- --nocapture` shows each scenario as it runs.
+//! `cargo test -p capstone --test integration saga_random:: -- --nocapture` shows each scenario as it runs.
 
-mod support;
+use crate::support;
+use capstone::api::views::OrderView;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::loadgen;
 use rand::{Rng, SeedableRng, rngs::StdRng};
@@ -318,18 +320,19 @@ impl Driver<'_> {
         for order in &self.placed {
             let url = format!("{}/orders/{}?source=read_model", self.api(), order.order_id);
             loop {
-                let status = self.send(|| self.http.get(&url)).await.map(|(_, order)| order["status"].clone());
-                let status = status.as_ref().and_then(Value::as_str).unwrap_or_default().to_owned();
-                if ["COMPLETED", "REJECTED", "COMPENSATED", "CANCELLED"].contains(&status.as_str()) {
+                let answer = self.send(|| self.http.get(&url)).await;
+                let status =
+                    answer.and_then(|(_, order)| serde_json::from_value::<OrderView>(order).ok()).map(|o| o.status);
+                if status.is_some_and(OrderStatus::is_terminal) {
                     break;
                 }
-                if status == "AWAITING_APPROVAL" {
+                if status == Some(OrderStatus::AwaitingApproval) {
                     // The operator's sweep: nothing waits for 24 hours in a test.
                     let approve = format!("{}/orders/{}/approve", self.api(), order.order_id);
                     let _ = self.http.post(approve).json(&json!({"reason": "sweep"})).send().await;
                 }
                 if Instant::now() > deadline {
-                    self.outcome.violations.push(format!("{}: still {status} after 3 minutes", order.order_id));
+                    self.outcome.violations.push(format!("{}: still {status:?} after 3 minutes", order.order_id));
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(300)).await;
@@ -548,10 +551,10 @@ async fn the_reconciliation_notices_each_kind_of_broken_promise() {
     let done = shop
         .with_workers(|| async {
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    let order_id = done["order_id"].as_str().unwrap().to_owned();
+    let order_id = done.order_id.clone();
     let facts = [OrderFacts {
         order_id: order_id.clone(),
         lines: vec![("KB-001".to_owned(), 1), ("MS-002".to_owned(), 2)],

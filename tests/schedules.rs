@@ -2,7 +2,8 @@
 //! triggered here and its effect checked in the rows, the ledger and the SMTP server; one
 //! paused and backfilled.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::temporal::schedules::{self, DAILY_REPORT, RECONCILE, RETENTION, ScheduleSettings};
 use capstone_workflows::{
@@ -53,9 +54,9 @@ async fn exec(shop: &TestShop, sql: &'static str, value: i64, key: &str) {
 
 /// Places the example order and waits until it ends (inside `with_workers`).
 async fn finished(shop: &TestShop) -> String {
-    let order_id = shop.place(&orders::example()).await["order_id"].as_str().unwrap().to_owned();
+    let order_id = shop.place(&orders::example()).await.order_id.clone();
     let done = shop.wait_until_final(&order_id).await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
     order_id
 }
 

@@ -4,10 +4,11 @@
 //! dev server; the roles are the real binary. Wrong settings fail at start-up, at once, naming
 //! the setting to fix.
 
-mod support;
+use crate::support;
+use capstone::api::views::{Accepted, OrderView, ReadSource};
+use capstone_workflows::order::OrderStatus;
 
 use capstone::temporal::dev_server::{DevServer, DevServerConfig};
-use serde_json::Value;
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},
@@ -65,16 +66,17 @@ async fn the_shop_runs_over_mtls_and_api_keys_and_wrong_settings_fail_at_once() 
     // An order, end to end, through the proxy: the api starts it, the workers run it.
     let api = cluster.url("api").to_owned();
     let operator = client_with_key(&cluster.operator_key);
-    let accepted: Value =
+    let accepted: Accepted =
         operator.post(format!("{api}/orders")).json(&orders::example()).send().await.unwrap().json().await.unwrap();
-    let order_id = accepted["order_id"].as_str().expect("accepted").to_owned();
+    let order_id = accepted.order_id.clone();
     let deadline = Instant::now() + PATIENCE;
     loop {
-        let order: Value = operator.get(format!("{api}/orders/{order_id}")).send().await.unwrap().json().await.unwrap();
-        if order["status"] == "COMPLETED" && order["source"] == "read_model" {
+        let order: OrderView =
+            operator.get(format!("{api}/orders/{order_id}")).send().await.unwrap().json().await.unwrap();
+        if order.status == OrderStatus::Completed && order.source == ReadSource::ReadModel {
             break;
         }
-        assert!(Instant::now() < deadline, "the order never completed over mTLS: {order}");
+        assert!(Instant::now() < deadline, "the order never completed over mTLS: {order:?}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let log = proxy.access_log();

@@ -2,7 +2,8 @@
 //! in the server's history, the codec endpoint the Web UI decrypts them through, and key
 //! rotation.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use capstone::{
@@ -107,7 +108,7 @@ async fn requests_without_the_right_key_are_refused_and_change_nothing() {
     // The right keys: ada places and reads her own order; grace cannot see it.
     let (status, accepted) = send(&ada, Method::POST, format!("{api}/orders"), Some(order)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    let order_id = accepted["order_id"].as_str().unwrap();
+    let order_id = support::accepted(&accepted).order_id;
     let (status, _) = send(&ada, Method::GET, format!("{api}/orders/{order_id}"), None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, answer) = send(&grace, Method::GET, format!("{api}/orders/{order_id}"), None).await;
@@ -119,8 +120,8 @@ async fn requests_without_the_right_key_are_refused_and_change_nothing() {
 async fn payloads_are_ciphertext_on_the_server_and_the_codec_endpoint_opens_them() {
     let shop = TestShop::start().await;
     let order = shop.place_and_finish(&orders::example()).await;
-    assert_eq!(order["status"], "COMPLETED", "{order}");
-    let workflow_id = order["workflow_id"].as_str().unwrap();
+    assert_eq!(order.status, OrderStatus::Completed, "{order:?}");
+    let workflow_id = order.workflow_id.as_str();
 
     // The history as the server stores it, fetched by a client without the codec: no card
     // token, address or e-mail anywhere, in the order or in its shipment child.

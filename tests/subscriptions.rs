@@ -2,7 +2,8 @@
 //! no history grows large, dunning, cancellation at the end of the period, plan changes.
 //! Periods are seconds here (the test configuration), a month in production.
 
-mod support;
+use crate::support;
+use capstone_workflows::subscription::{SubscriptionState, SubscriptionStatus, SubscriptionView};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -19,14 +20,22 @@ async fn subscribe(shop: &TestShop, plan: &str, trial_days: u32, card_token: &st
     accepted["subscription_id"].as_str().unwrap().to_owned()
 }
 
-async fn wait_for(shop: &TestShop, id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+/// Polls `GET /subscriptions/{id}`, read as the workflow's own `SubscriptionView`, until `done`.
+async fn wait_for(
+    shop: &TestShop,
+    id: &str,
+    what: &str,
+    done: impl Fn(&SubscriptionState) -> bool,
+) -> SubscriptionState {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (status, view) = shop.get(&format!("/subscriptions/{id}")).await;
-        if status == StatusCode::OK && done(&view) {
-            return view;
+        let (status, body) = shop.get(&format!("/subscriptions/{id}")).await;
+        let view =
+            (status == StatusCode::OK).then(|| serde_json::from_value::<SubscriptionView>(body.clone()).unwrap());
+        if let Some(view) = view.filter(|view| done(&view.state)) {
+            return view.state;
         }
-        assert!(Instant::now() < deadline, "subscription {id} never got {what}: {status} {view}");
+        assert!(Instant::now() < deadline, "subscription {id} never got {what}: {status} {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -46,10 +55,10 @@ async fn a_subscription_renews_each_period_continues_as_new_and_ends_when_cancel
     let (id, renewing, cancelled) = shop
         .with_workers(|| async {
             let id = subscribe(&shop, "basic", 1, "tok_visa").await;
-            let trial = wait_for(&shop, &id, "its trial", |v| v["status"] == "TRIAL").await;
-            assert_eq!(trial["periods"], 0);
+            let trial = wait_for(&shop, &id, "its trial", |v| v.status == SubscriptionStatus::Trial).await;
+            assert_eq!(trial.periods, 0);
             // 3 renewals per run: 7 periods take three runs.
-            let renewing = wait_for(&shop, &id, "7 periods", |v| v["periods"].as_u64() >= Some(7)).await;
+            let renewing = wait_for(&shop, &id, "7 periods", |v| v.periods >= 7).await;
             let response = shop
                 .http
                 .post(format!("{}/subscriptions/{id}/cancel", shop.api_url()))
@@ -58,14 +67,14 @@ async fn a_subscription_renews_each_period_continues_as_new_and_ends_when_cancel
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::ACCEPTED);
-            let cancelled = wait_for(&shop, &id, "cancelled", |v| v["status"] == "CANCELLED").await;
+            let cancelled = wait_for(&shop, &id, "cancelled", |v| v.status == SubscriptionStatus::Cancelled).await;
             (id, renewing, cancelled)
         })
         .await;
-    assert!(renewing["runs"].as_u64().unwrap() >= 3, "continued as new: {renewing}");
-    assert!(renewing["history_length"].as_u64().unwrap() < 100, "each run's history stays small: {renewing}");
+    assert!(renewing.runs >= 3, "continued as new: {renewing:?}");
+    assert!(renewing.history_length < 100, "each run's history stays small: {renewing:?}");
     let paid = charges(&shop, &id).await;
-    let periods = cancelled["periods"].as_u64().unwrap() as usize;
+    let periods = cancelled.periods as usize;
     assert_eq!(paid.len(), periods, "one charge per paid period, none after the cancel took effect");
     for (n, (key, amount)) in paid.iter().enumerate() {
         assert!(key.ends_with(&format!(":period-{}", n + 1)), "{key}");
@@ -87,13 +96,13 @@ async fn dunning_retries_a_declined_renewal_and_then_suspends() {
     let (id, suspended) = shop
         .with_workers(|| async {
             let id = subscribe(&shop, "pro", 0, "tok_decline_expired").await;
-            let past_due = wait_for(&shop, &id, "past due", |v| v["status"] == "PAST_DUE").await;
-            assert_eq!(past_due["periods"], 0);
-            (id.clone(), wait_for(&shop, &id, "suspended", |v| v["status"] == "SUSPENDED").await)
+            let past_due = wait_for(&shop, &id, "past due", |v| v.status == SubscriptionStatus::PastDue).await;
+            assert_eq!(past_due.periods, 0);
+            (id.clone(), wait_for(&shop, &id, "suspended", |v| v.status == SubscriptionStatus::Suspended).await)
         })
         .await;
     assert!(charges(&shop, &id).await.is_empty());
-    let notes = suspended["notes"].to_string();
+    let notes = suspended.notes.join("\n");
     assert_eq!(notes.matches("not charged").count(), 2, "two dunning retries, then suspension: {notes}");
     shop.stop().await;
 }
@@ -106,7 +115,7 @@ async fn a_new_card_during_dunning_is_charged_at_once() {
     let (id, active) = shop
         .with_workers(|| async {
             let id = subscribe(&shop, "basic", 0, "tok_decline").await;
-            wait_for(&shop, &id, "past due", |v| v["status"] == "PAST_DUE").await;
+            wait_for(&shop, &id, "past due", |v| v.status == SubscriptionStatus::PastDue).await;
             let response = shop
                 .http
                 .put(format!("{}/subscriptions/{id}/payment-method", shop.api_url()))
@@ -115,10 +124,10 @@ async fn a_new_card_during_dunning_is_charged_at_once() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::ACCEPTED);
-            (id.clone(), wait_for(&shop, &id, "its first period paid", |v| v["periods"] == 1).await)
+            (id.clone(), wait_for(&shop, &id, "its first period paid", |v| v.periods == 1).await)
         })
         .await;
-    assert_eq!(active["status"], "ACTIVE");
+    assert_eq!(active.status, SubscriptionStatus::Active);
     assert_eq!(charges(&shop, &id).await.len(), 1);
     shop.stop().await;
 }
@@ -129,7 +138,7 @@ async fn a_plan_change_is_validated_and_applies_from_the_next_renewal() {
     let id = shop
         .with_workers(|| async {
             let id = subscribe(&shop, "basic", 0, "tok_visa").await;
-            wait_for(&shop, &id, "its first period", |v| v["periods"] == 1).await;
+            wait_for(&shop, &id, "its first period", |v| v.periods == 1).await;
             let url = format!("{}/subscriptions/{id}/plan", shop.api_url());
             let refused = shop.http.put(&url).json(&json!({ "plan": "gold" })).send().await.unwrap();
             assert_eq!(refused.status(), StatusCode::CONFLICT);
@@ -139,7 +148,7 @@ async fn a_plan_change_is_validated_and_applies_from_the_next_renewal() {
             assert_eq!(changed.status(), StatusCode::OK);
             let changed: Value = changed.json().await.unwrap();
             assert_eq!(changed["pending_plan"], "pro");
-            wait_for(&shop, &id, "a period on pro", |v| v["periods"].as_u64() >= Some(2) && v["plan"] == "pro").await;
+            wait_for(&shop, &id, "a period on pro", |v| v.periods >= 2 && v.plan == "pro").await;
             id
         })
         .await;
@@ -177,8 +186,11 @@ async fn cancelling_during_dunning_ends_the_wait_at_once() {
     let ended = shop
         .with_workers(|| async {
             let id = subscribe(&shop, "basic", 0, "tok_decline").await;
-            let past_due = wait_for(&shop, &id, "past due", |v| v["status"] == "PAST_DUE").await;
-            assert!(past_due["notes"].to_string().contains("declined"), "the note names the root cause: {past_due}");
+            let past_due = wait_for(&shop, &id, "past due", |v| v.status == SubscriptionStatus::PastDue).await;
+            assert!(
+                past_due.notes.iter().any(|note| note.contains("declined")),
+                "the note names the root cause: {past_due:?}"
+            );
             let response = shop
                 .http
                 .post(format!("{}/subscriptions/{id}/cancel", shop.api_url()))
@@ -187,9 +199,9 @@ async fn cancelling_during_dunning_ends_the_wait_at_once() {
                 .await
                 .unwrap();
             assert_eq!(response.status(), StatusCode::ACCEPTED);
-            wait_for(&shop, &id, "cancelled", |v| v["status"] == "CANCELLED").await
+            wait_for(&shop, &id, "cancelled", |v| v.status == SubscriptionStatus::Cancelled).await
         })
         .await;
-    assert_eq!(ended["periods"], 0);
+    assert_eq!(ended.periods, 0);
     shop.stop().await;
 }

@@ -5,7 +5,7 @@
 //! build that got out is rolled back and its orders reset onto the good one, each completing
 //! exactly once.
 
-mod support;
+use crate::support;
 
 use capstone::workers::{self, MakeCurrent, RunnableWorker, Versioning, WorkerTuning};
 use capstone_workflows::order::order_workflow_id;
@@ -279,8 +279,8 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next_and
         let mut waiting = Vec::new();
         for _ in 0..2 {
             let accepted = shop.place(&orders::large()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let order_id = accepted.order_id.clone();
+            shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             waiting.push(order_id);
         }
         // A subscription renews on v1 too; it is auto-upgrade, not pinned.
@@ -301,9 +301,8 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next_and
             make_current(&shop, "v2").await;
             // A new order runs on v2.
             let accepted = shop.place(&orders::example()).await;
-            let handle = shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(
-                accepted["workflow_id"].as_str().unwrap().to_owned(),
-            );
+            let handle =
+                shop.client.get_workflow_handle::<temporalio_common::UntypedWorkflow>(accepted.workflow_id.clone());
             let snapshot: OrderSnapshot =
                 handle.get_result(WorkflowGetResultOptions::default()).await.unwrap().to_value(&Default::default());
             assert_eq!(snapshot.reason.as_deref(), Some("run by v2"));
@@ -321,7 +320,7 @@ async fn running_orders_finish_on_their_build_while_new_ones_run_on_the_next_and
             }
             for order_id in &waiting {
                 let done = shop.wait_until_final(order_id).await;
-                assert_eq!(done["status"], "COMPLETED", "{done}");
+                assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
                 assert_eq!(builds_that_ran(&shop, &order_workflow_id(order_id)).await, ["v1"]);
                 assert_eq!(shop.ledger(order_id).await.len(), 1, "charged once, on v1");
             }
@@ -474,10 +473,7 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             let mut placed = Vec::new();
             for _ in 0..2 {
                 let accepted = shop.place(&orders::example()).await;
-                placed.push((
-                    accepted["order_id"].as_str().unwrap().to_owned(),
-                    accepted["workflow_id"].as_str().unwrap().to_owned(),
-                ));
+                placed.push((accepted.order_id.clone(), accepted.workflow_id.clone()));
             }
             for (_, workflow_id) in &placed {
                 shop.wait_for_event(workflow_id, "WorkflowTaskFailed").await;
@@ -553,7 +549,9 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
             let mut facts = Vec::new();
             for ((order_id, workflow_id), stuck_run) in placed.iter().zip(&stuck_runs) {
                 let done = shop
-                    .wait_for_order(order_id, "completed after the reset", |order| order["status"] == "COMPLETED")
+                    .wait_for_order(order_id, "completed after the reset", |order| {
+                        order.status == OrderStatus::Completed
+                    })
                     .await;
                 shop.wait_until_closed(workflow_id).await;
                 assert_ne!(&shop.run_id(workflow_id).await, stuck_run, "a new run");
@@ -562,7 +560,7 @@ async fn a_bad_build_is_rolled_back_and_its_orders_reset_complete_exactly_once()
                     order_id: order_id.clone(),
                     lines: vec![("KB-001".into(), 1), ("MS-002".into(), 2)],
                     total_cents: orders::EXAMPLE_TOTAL_CENTS,
-                    seen_status: done["status"].as_str().map(str::to_owned),
+                    seen_status: Some(done.status.as_str().to_owned()),
                 });
             }
             let violations =

@@ -1,7 +1,7 @@
 //! Day 10: finding orders through Temporal's visibility store (custom search attributes and
 //! a memo, upserted by the workflow), and payment providers chosen by name at run time.
 
-mod support;
+use crate::support;
 
 use capstone::api::api_keys::Role;
 use capstone_workflows::order::order_workflow_id;
@@ -47,7 +47,7 @@ fn order_ids(list: &Value) -> Vec<String> {
 async fn place(shop: &TestShop, body: Value) -> String {
     let (status, _, accepted) = shop.post_order(&body, None).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+    let order_id = support::accepted(&accepted).order_id;
     shop.wait_until_final(&order_id).await;
     order_id
 }
@@ -163,21 +163,21 @@ async fn each_provider_is_called_by_its_own_activity_name() {
         .await;
 
     for (order_id, status, provider) in [
-        (&wallet, "COMPLETED", "wallet"),
-        (&invoice, "COMPLETED", "invoice"),
-        (&too_much, "COMPENSATED", "invoice"),
-        (&empty, "COMPENSATED", "wallet"),
+        (&wallet, OrderStatus::Completed, "wallet"),
+        (&invoice, OrderStatus::Completed, "invoice"),
+        (&too_much, OrderStatus::Compensated, "invoice"),
+        (&empty, OrderStatus::Compensated, "wallet"),
     ] {
-        let (_, order) = shop.get(&format!("/orders/{order_id}")).await;
-        assert_eq!(order["status"], status, "{order}");
+        let order = shop.order(order_id).await;
+        assert_eq!(order.status, status, "{order:?}");
         let runs = activity_runs(&shop.history(&order_workflow_id(order_id)).await);
         let charges: Vec<_> = runs.iter().filter(|run| run.name.ends_with(".charge")).collect();
         assert_eq!(charges.len(), 1, "{runs:?}");
         assert_eq!(charges[0].name, format!("payments.{provider}.charge"));
-        if status == "COMPLETED" {
+        if status == OrderStatus::Completed {
             assert_eq!(shop.ledger(order_id).await.len(), 1, "charged once");
         } else {
-            assert!(order["reason"].as_str().unwrap().contains("payment declined"), "{order}");
+            assert!(order.reason.as_deref().unwrap().contains("payment declined"), "{order:?}");
             assert!(shop.ledger(order_id).await.is_empty(), "a declined charge leaves no ledger row");
         }
     }

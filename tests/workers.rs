@@ -2,7 +2,8 @@
 //! binary, killed with SIGKILL or stopped with SIGTERM in the middle of an order. Nothing is
 //! lost and nothing happens twice.
 
-mod support;
+use crate::support;
+use capstone_workflows::order::OrderStatus;
 
 use capstone::workers::WorkerKind;
 use serde_json::json;
@@ -30,7 +31,7 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
             // The provider takes the money, then is slow to say so: the worker dies waiting.
             shop.inject("payments", json!({"delay_ms": 10_000})).await;
             let accepted = shop.place(&orders::example()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+            let order_id = accepted.order_id.clone();
             wait_for_charge(&shop, &order_id).await;
             first.kill_9();
             shop.inject("payments", json!({"delay_ms": 0})).await;
@@ -51,9 +52,9 @@ async fn killing_the_activity_worker_mid_charge_charges_once() {
             done
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1, "exactly one charge");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    assert_eq!(shop.ledger(done.order_id.as_str()).await.len(), 1, "exactly one charge");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!(charge.attempt, 2, "the dead worker's attempt timed out; the second found the first charge");
     shop.stop().await;
@@ -67,8 +68,8 @@ async fn a_killed_workflow_worker_is_replaced_and_the_saga_resumes_by_replay() {
             let mut first = shop.spawn_worker("workflow-worker");
             first.wait_for_log("worker started").await;
             let accepted = shop.place(&orders::large()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
-            shop.wait_for_status(&order_id, "AWAITING_APPROVAL").await;
+            let order_id = accepted.order_id.clone();
+            shop.wait_for_status(&order_id, OrderStatus::AwaitingApproval).await;
             first.kill_9();
 
             // A new worker has none of the workflow in memory: it replays the history. Until
@@ -95,11 +96,11 @@ async fn a_killed_workflow_worker_is_replaced_and_the_saga_resumes_by_replay() {
             shop.wait_until_final(&order_id).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let events = shop.history(done["workflow_id"].as_str().unwrap()).await;
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let events = shop.history(done.workflow_id.as_str()).await;
     let identities = history::workflow_task_identities(&events);
     assert!(identities.len() >= 2, "two different workers ran the workflow: {identities:?}");
-    assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1);
+    assert_eq!(shop.ledger(done.order_id.as_str()).await.len(), 1);
     shop.stop().await;
 }
 
@@ -112,7 +113,7 @@ async fn sigterm_lets_the_activity_worker_finish_what_it_started_and_exit_zero()
             worker.wait_for_log("worker started").await;
             shop.inject("payments", json!({"delay_ms": 3000})).await;
             let accepted = shop.place(&orders::example()).await;
-            let order_id = accepted["order_id"].as_str().unwrap().to_owned();
+            let order_id = accepted.order_id.clone();
             wait_for_charge(&shop, &order_id).await;
             let stopping = Instant::now();
             worker.terminate();
@@ -127,11 +128,11 @@ async fn sigterm_lets_the_activity_worker_finish_what_it_started_and_exit_zero()
         .await;
     assert!(exit.success(), "the worker exited with {exit}");
     assert!(waited >= Duration::from_secs(1), "it waited for the charge in flight ({waited:?})");
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let charge = runs.iter().find(|run| run.name == "payments.card.charge").unwrap();
     assert_eq!((charge.attempt, charge.outcome), (1, "completed"), "the charge finished on the draining worker");
-    assert_eq!(shop.ledger(done["order_id"].as_str().unwrap()).await.len(), 1);
+    assert_eq!(shop.ledger(done.order_id.as_str()).await.len(), 1);
     shop.stop().await;
 }
 
@@ -216,11 +217,11 @@ async fn orders_to_a_routed_country_run_on_that_regions_queues() {
             let activities = shop.spawn_worker_with("activity-worker", &eu_worker_env);
             activities.wait_for_log("payments-eu").await;
             let accepted = shop.place(&orders::example()).await;
-            shop.wait_until_final(accepted["order_id"].as_str().unwrap()).await
+            shop.wait_until_final(accepted.order_id.as_str()).await
         })
         .await;
-    assert_eq!(done["status"], "COMPLETED", "{done}");
-    let runs = history::activity_runs(&shop.history(done["workflow_id"].as_str().unwrap()).await);
+    assert_eq!(done.status, OrderStatus::Completed, "{done:?}");
+    let runs = history::activity_runs(&shop.history(done.workflow_id.as_str()).await);
     let queues: Vec<(&str, &str)> = runs.iter().map(|run| (run.name.as_str(), run.task_queue.as_str())).collect();
     assert!(queues.contains(&("inventory.reserve_stock", "order-activities-eu")), "{queues:?}");
     assert!(queues.contains(&("payments.card.charge", "payments-eu")), "{queues:?}");
@@ -238,7 +239,7 @@ async fn one_payment_slot_means_one_charge_at_a_time() {
             let mut order_ids = Vec::new();
             for customer in ["ada", "grace", "linus"] {
                 let accepted = shop.place(&orders::with_items(customer, &[("CB-004", 1)])).await;
-                order_ids.push(accepted["order_id"].as_str().unwrap().to_owned());
+                order_ids.push(accepted.order_id.clone());
             }
             for order_id in &order_ids {
                 shop.wait_until_final(order_id).await;

@@ -3,7 +3,7 @@
 //! visible by the calls the fakes record. The real-service tests (failures.rs, approval.rs)
 //! prove the same paths end to end; these isolate the workflow logic and run in a second.
 
-mod support;
+use crate::support;
 
 use capstone_workflows::order::order_workflow_id;
 use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};

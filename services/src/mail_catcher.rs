@@ -70,7 +70,7 @@ impl MailCatcher {
     /// Starts aiosmtpd on `ip:port` (0: a free port) storing into `maildir`, and waits until it
     /// accepts connections.
     pub async fn start(python: &Path, ip: &str, port: u16, maildir: &Path) -> anyhow::Result<Self> {
-        let [port] = crate::temporal::dev_server::free_ports_where_zero(ip, [port])?;
+        let [port] = capstone_processes::free_ports_where_zero(ip, [port])?;
         // aiosmtpd's Maildir makes these only when the folder itself is new.
         for folder in ["tmp", "new", "cur"] {
             let path = maildir.join(folder);

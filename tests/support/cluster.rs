@@ -1,26 +1,27 @@
-//! The whole system as separate processes (`capstone::bench::system`), as in production, on a
+//! The whole system as separate processes (`capstone_processes::ProcessSystem`), as in production, on a
 //! file-backed Temporal dev server (restartable without losing anything) and one SQLite file:
 //! for the tests that kill things.
 
 use super::{PATIENCE, TEST_PAYLOAD_KEYS, temporal_cli};
 use capstone::{
     api::api_keys::{self, Role},
-    bench::system::ProcessSystem,
     db::Db,
     temporal::dev_server::{DevServer, DevServerConfig},
 };
+use capstone_processes::ProcessSystem;
 use std::time::Duration;
 
 pub struct Cluster {
-    pub dir: tempfile::TempDir,
+    /// The cluster's files (logs, the database, the server's state), removed when it drops.
+    _dir: tempfile::TempDir,
     server_config: DevServerConfig,
     pub server: Option<DevServer>,
     pub system: ProcessSystem,
     /// The shared database, for the checks.
     pub db: Db,
     pub operator_key: String,
-    /// The SMTP server the notifications process delivers to.
-    pub mail: capstone::mail_catcher::MailCatcher,
+    /// The SMTP server the notifications process delivers to, running while the cluster does.
+    _mail: capstone::mail_catcher::MailCatcher,
     /// What the backend services accept (the fault injection and the stocking need it).
     pub service_key: String,
 }
@@ -47,7 +48,7 @@ impl Cluster {
         let dir = tempfile::tempdir().unwrap();
         let mut server_config = DevServerConfig::ephemeral(temporal_cli());
         // Fixed ports and a file: a restarted server is the same server.
-        let [port, metrics_port] = capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0, 0]).unwrap();
+        let [port, metrics_port] = capstone_processes::free_ports_where_zero("127.0.0.1", [0, 0]).unwrap();
         server_config.port = port;
         server_config.metrics_port = metrics_port;
         server_config.db_filename = Some(dir.path().join("temporal.db"));
@@ -80,7 +81,7 @@ impl Cluster {
         // The api has created its tables by now.
         let operator_key = api_keys::generate_key().unwrap();
         api_keys::store(&db, &operator_key, Role::Operator, Some("alice"), "fault-suite").await.unwrap();
-        Self { dir, server_config, server: Some(server), system, db, operator_key, mail, service_key }
+        Self { _dir: dir, server_config, server: Some(server), system, db, operator_key, _mail: mail, service_key }
     }
 
     pub fn url(&self, service: &str) -> &str {

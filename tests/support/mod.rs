@@ -3,7 +3,6 @@
 //! database, and real workers on separate task queues. Nothing here is a mock of Temporal.
 //!
 //! Tests are parallel-safe: nothing is shared between two tests but the CPU.
-#![allow(dead_code)] // every test binary uses its own subset of the helpers
 
 pub mod call_lists;
 pub mod cluster;
@@ -18,6 +17,7 @@ pub mod tls;
 use capstone::{
     api::SubscriptionSettings,
     api::api_keys::{self, Role},
+    api::views::{Accepted, OrderView, ReadSource},
     codec::KeyRing,
     db::Db,
     shop::{ServiceAddrs, Shop, ShopConfig},
@@ -46,11 +46,20 @@ pub struct TestShop {
     pub client: Client,
     pub shop: Shop,
     pub http: reqwest::Client,
-    pub database_url: String,
     pub config: ShopConfig,
     /// The key `http` sends.
     pub operator_key: String,
     _dir: tempfile::TempDir,
+}
+
+/// A `POST /orders` answer that accepted the order, read as the api's own type.
+pub fn accepted(body: &Value) -> Accepted {
+    serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("not an `Accepted` ({error}): {body}"))
+}
+
+/// A `GET /orders/{id}` answer, read as the api's own type.
+pub fn order_view(body: &Value) -> OrderView {
+    serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("not an order view ({error}): {body}"))
 }
 
 /// An HTTP client that sends `key` as `Authorization: Bearer` with every request.
@@ -177,16 +186,7 @@ impl TestShop {
         api_keys::store(&shop.db, &operator_key, Role::Operator, Some("alice"), "test-operator")
             .await
             .expect("the key is stored");
-        Self {
-            server,
-            client,
-            shop,
-            http: client_with_key(&operator_key),
-            operator_key,
-            database_url: config.database_url.clone(),
-            config,
-            _dir: dir,
-        }
+        Self { server, client, shop, http: client_with_key(&operator_key), operator_key, config, _dir: dir }
     }
 
     pub fn db(&self) -> &Db {
@@ -308,22 +308,33 @@ impl TestShop {
         }
     }
 
+    /// `GET /orders/{id}` as the api's typed view; `None` while the api does not know it.
+    pub async fn try_order(&self, order_id: &str) -> Option<OrderView> {
+        let (status, order) = self.get(&format!("/orders/{order_id}")).await;
+        (status == StatusCode::OK).then(|| order_view(&order))
+    }
+
+    /// `GET /orders/{id}`, which must answer.
+    pub async fn order(&self, order_id: &str) -> OrderView {
+        self.try_order(order_id).await.unwrap_or_else(|| panic!("GET /orders/{order_id} did not answer 200"))
+    }
+
     /// Polls `GET /orders/{id}` until `done` says yes about the answer.
-    pub async fn wait_for_order(&self, order_id: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+    pub async fn wait_for_order(&self, order_id: &str, what: &str, done: impl Fn(&OrderView) -> bool) -> OrderView {
         let deadline = Instant::now() + PATIENCE;
         loop {
-            let (_, order) = self.get(&format!("/orders/{order_id}")).await;
-            if done(&order) {
-                return order;
+            let order = self.try_order(order_id).await;
+            if let Some(order) = order.as_ref().filter(|order| done(order)) {
+                return order.clone();
             }
-            assert!(Instant::now() < deadline, "order {order_id} never got {what}: {order}");
+            assert!(Instant::now() < deadline, "order {order_id} never got {what}: {order:?}");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     /// Polls until the order has the given status.
-    pub async fn wait_for_status(&self, order_id: &str, status: &str) -> Value {
-        self.wait_for_order(order_id, status, |order| order["status"] == status).await
+    pub async fn wait_for_status(&self, order_id: &str, status: OrderStatus) -> OrderView {
+        self.wait_for_order(order_id, status.as_str(), |order| order.status == status).await
     }
 
     /// Sets faults on one of the backend services (`/admin/faults`).
@@ -390,17 +401,17 @@ impl TestShop {
     }
 
     /// `POST /orders` that must be accepted; returns the `202` body.
-    pub async fn place(&self, body: &Value) -> Value {
+    pub async fn place(&self, body: &Value) -> Accepted {
         let (status, _, accepted) = self.post_order(body, None).await;
         assert_eq!(status, StatusCode::ACCEPTED, "POST /orders was not accepted: {accepted}");
-        accepted
+        serde_json::from_value(accepted).expect("the 202 body is an `Accepted`")
     }
 
     /// Places `body` while the workers run and waits until the order is final; its last answer.
-    pub async fn place_and_finish(&self, body: &Value) -> Value {
+    pub async fn place_and_finish(&self, body: &Value) -> OrderView {
         self.with_workers(|| async {
             let accepted = self.place(body).await;
-            self.wait_until_final(accepted["order_id"].as_str().expect("an order id")).await
+            self.wait_until_final(&accepted.order_id).await
         })
         .await
     }
@@ -415,19 +426,13 @@ impl TestShop {
     /// Polls `GET /orders/{id}` until the order is final: terminal in the read model and its
     /// workflow closed on the server (the read model is written by the workflow's last
     /// activity, just before it completes). Returns the api's final answer.
-    pub async fn wait_until_final(&self, order_id: &str) -> Value {
-        let deadline = Instant::now() + PATIENCE;
-        let order = loop {
-            let (status, order) = self.get(&format!("/orders/{order_id}")).await;
-            assert_eq!(status, StatusCode::OK, "GET /orders/{order_id}: {order}");
-            let terminal = order["status"].as_str().and_then(OrderStatus::parse).is_some_and(OrderStatus::is_terminal);
-            if terminal && order["source"] == "read_model" {
-                break order;
-            }
-            assert!(Instant::now() < deadline, "order {order_id} still not final: {order}");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        self.wait_until_closed(order["workflow_id"].as_str().expect("a workflow id")).await;
+    pub async fn wait_until_final(&self, order_id: &str) -> OrderView {
+        let order = self
+            .wait_for_order(order_id, "a final status in the read model", |order| {
+                order.status.is_terminal() && order.source == ReadSource::ReadModel
+            })
+            .await;
+        self.wait_until_closed(&order.workflow_id).await;
         order
     }
 
@@ -511,8 +516,6 @@ pub const BACKEND_SERVICE_KEY: &str = "cap_test_backend_service_key";
 /// tests, which call the services through the real activity code.
 pub struct Backend {
     pub db: Db,
-    /// The key the services accept (`Backend::client` presents it).
-    pub service_key: String,
     pub inventory: capstone::http::RunningService,
     pub payments: capstone::http::RunningService,
     pub shipping: capstone::http::RunningService,
@@ -555,7 +558,6 @@ impl Backend {
             notifications: capstone::notifications::start(db.clone(), any, shutdown.clone(), &edge, Default::default())
                 .await
                 .unwrap(),
-            service_key: BACKEND_SERVICE_KEY.to_owned(),
             db,
             shutdown,
             _dir: dir,

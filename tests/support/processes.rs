@@ -16,18 +16,10 @@ pub struct WorkerProcess {
 
 impl WorkerProcess {
     pub fn spawn(role: &str, dir: &Path, env: &[(&str, &str)]) -> Self {
-        let (child, log) = capstone::bench::system::spawn_role(
-            Path::new(env!("CARGO_BIN_EXE_capstone")),
-            role,
-            dir,
-            env.iter().copied(),
-        )
-        .unwrap_or_else(|error| panic!("{error:#}"));
+        let (child, log) =
+            capstone_processes::spawn_role(Path::new(env!("CARGO_BIN_EXE_capstone")), role, dir, env.iter().copied())
+                .unwrap_or_else(|error| panic!("{error:#}"));
         Self { child, role: role.to_owned(), log }
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     /// The process's log so far.

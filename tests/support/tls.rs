@@ -117,8 +117,7 @@ impl TlsProxy {
         };
         let dir = tempfile::tempdir().unwrap();
         make_certificates(dir.path());
-        let [tls, mtls, api_key] =
-            capstone::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0, 0, 0]).unwrap();
+        let [tls, mtls, api_key] = capstone_processes::free_ports_where_zero("127.0.0.1", [0, 0, 0]).unwrap();
         let key = format!("tk_{}", uuid::Uuid::new_v4().simple());
         let d = dir.path().display();
         let config = format!(

@@ -18,7 +18,6 @@ pub mod minimal;
 pub mod procfs;
 pub mod saturation;
 pub mod steps;
-pub mod system;
 pub mod targets;
 
 pub use batch::BenchBatchArgs;
@@ -32,6 +31,7 @@ use crate::{
         dev_server::{DevServer, DevServerConfig},
     },
 };
+use capstone_processes::{ProcessSystem, SERVICES, WORKERS};
 use capstone_workflows::order::OrderStatus;
 use indicatif::ProgressBar;
 use saturation::{Measured, SaturationRun, Window};
@@ -40,7 +40,6 @@ use std::{
     path::PathBuf,
     time::{Duration, Instant},
 };
-use system::{ProcessSystem, SERVICES, WORKERS};
 
 #[derive(clap::Args, Debug)]
 pub struct BenchArgs {

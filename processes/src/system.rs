@@ -1,7 +1,8 @@
 //! The shop as separate processes, as in production: every service and both workers are their
 //! own `capstone <role>` process on loopback ports fixed at the start (a restarted role comes
 //! back at the same address), sharing one database. `capstone bench` measures them one by one;
-//! the fault suite (tests/faults.rs) kills and restarts them.
+//! the fault suite (tests/faults.rs) kills and restarts them; the worker tests start one role
+//! at a time (`spawn_role`).
 
 use anyhow::Context;
 use std::{
@@ -32,7 +33,7 @@ impl ProcessSystem {
     /// Picks the services' ports and builds every role's environment. `env` is added to it
     /// (the Temporal address, the database, the keys, ...). Starts nothing yet.
     pub fn new(exe: PathBuf, dir: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let ports = crate::temporal::dev_server::free_ports_where_zero("127.0.0.1", [0; 5])?;
+        let ports = crate::free_ports_where_zero("127.0.0.1", [0; 5])?;
         let urls: BTreeMap<&'static str, String> =
             SERVICES.iter().zip(ports).map(|(name, port)| (*name, format!("http://127.0.0.1:{port}"))).collect();
         let mut all_env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
