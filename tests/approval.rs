@@ -5,12 +5,9 @@
 //! shipping starts.
 
 use crate::support;
-use capstone::api::views::ReadSource;
-use capstone_workflows::order::ApprovalState;
-use capstone_workflows::order::OrderStatus;
-
 use capstone::api::api_keys::Role;
-use capstone_workflows::order::{OperatorDecision, OrderWorkflow, SignalPayload};
+use capstone::api::views::ReadSource;
+use capstone_workflows::order::{ApprovalState, OperatorDecision, OrderStatus, OrderWorkflow, SignalPayload};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{TestShop, history, orders};

@@ -2,9 +2,8 @@
 //! `{error, detail}` body and changes nothing: no row in any table, no workflow on the server.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use capstone::api::api_keys::Role;
+use capstone_workflows::order::OrderStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -2,11 +2,12 @@
 //! rollback policy, and continue-as-new for batches larger than one history should hold.
 
 use crate::support;
-
-use capstone_workflows::batch::child_order_id;
-use capstone_workflows::order::order_workflow_id;
+use capstone::api::views::{BatchAccepted, BatchView};
+use capstone_workflows::batch::{BatchProgress, BatchState, child_order_id};
+use capstone_workflows::order::{OrderStatus, order_workflow_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::time::Duration;
 use support::{TestShop, orders};
 use temporalio_client::WorkflowExecutionStatus;
@@ -30,15 +31,24 @@ async fn post_batch(shop: &TestShop, body: &Value) -> (StatusCode, Value) {
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-/// Polls `GET /batches/{id}` until `done` says yes (batches take a while: 3 minutes at most).
-async fn wait_for_batch(shop: &TestShop, batch_id: &str, done: impl Fn(&Value) -> bool) -> Value {
+/// `POST /batches` that must be accepted: the api's `BatchAccepted`.
+async fn start_batch(shop: &TestShop, body: &Value) -> BatchAccepted {
+    let (status, accepted) = post_batch(shop, body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+    serde_json::from_value(accepted).unwrap()
+}
+
+/// Polls `GET /batches/{id}`, read as the api's `BatchView`, until `done` says yes about its
+/// progress (batches take a while: 3 minutes at most).
+async fn wait_for_batch(shop: &TestShop, batch_id: &str, done: impl Fn(&BatchProgress) -> bool) -> BatchView {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
-        let (status, batch) = shop.get(&format!("/batches/{batch_id}")).await;
-        if status == StatusCode::OK && done(&batch) {
+        let (status, body) = shop.get(&format!("/batches/{batch_id}")).await;
+        let batch = (status == StatusCode::OK).then(|| serde_json::from_value::<BatchView>(body.clone()).unwrap());
+        if let Some(batch) = batch.filter(|batch| done(&batch.progress)) {
             return batch;
         }
-        assert!(Instant::now() < deadline, "batch {batch_id} never got there: {status} {batch}");
+        assert!(Instant::now() < deadline, "batch {batch_id} never got there: {status} {body}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -62,21 +72,20 @@ async fn a_batch_of_100_orders_fans_out_and_aggregates_every_child() {
     let cables = shop.stock("CB-004").await;
     let batch = shop
         .with_workers(|| async {
-            let (status, accepted) = post_batch(&shop, &batch_body(100, 10)).await;
-            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-            let batch_id = accepted["batch_id"].as_str().unwrap().to_owned();
+            let batch_id = start_batch(&shop, &batch_body(100, 10)).await.batch_id;
             // While it runs, the query reports no more than the window in flight.
-            let running = wait_for_batch(&shop, &batch_id, |b| b["finished"].as_u64() > Some(0)).await;
-            assert!(running["running"].as_u64().unwrap() <= 10, "{running}");
-            wait_for_batch(&shop, &batch_id, |b| b["state"] == "COMPLETED").await
+            let running = wait_for_batch(&shop, &batch_id, |b| b.finished > 0).await;
+            assert!(running.progress.running <= 10, "{running:?}");
+            wait_for_batch(&shop, &batch_id, |b| b.state == BatchState::Completed).await
         })
         .await;
-    let batch_id = batch["batch_id"].as_str().unwrap();
-    assert_eq!(batch["finished"], 100);
-    assert_eq!(batch["failed"], 0);
-    assert_eq!(batch["by_status"], json!({ "COMPLETED": 100 }));
-    assert_eq!(batch["charged_cents"], 100 * 1200);
-    assert_eq!(batch["refunded_cents"], 0);
+    let batch_id = batch.batch_id.as_str();
+    let progress = &batch.progress;
+    assert_eq!(progress.finished, 100);
+    assert_eq!(progress.failed, 0);
+    assert_eq!(progress.by_status, BTreeMap::from([(OrderStatus::Completed.as_str().to_owned(), 100)]));
+    assert_eq!(progress.charged_cents, 100 * 1200);
+    assert_eq!(progress.refunded_cents, 0);
     assert_eq!(ledger_totals(&shop, batch_id).await, (100, 100 * 1200, 0), "one charge per child");
     assert_eq!(shop.stock("CB-004").await, cables - 100);
     // Children have derived ids: the first and the last exist and completed.
@@ -92,14 +101,15 @@ async fn a_batch_larger_than_one_run_continues_as_new_with_its_aggregate() {
     let shop = TestShop::start_with(|config| config.batch_children_per_run = 10).await;
     let batch = shop
         .with_workers(|| async {
-            let (_, accepted) = post_batch(&shop, &batch_body(25, 5)).await;
-            wait_for_batch(&shop, accepted["batch_id"].as_str().unwrap(), |b| b["state"] == "COMPLETED").await
+            let batch_id = start_batch(&shop, &batch_body(25, 5)).await.batch_id;
+            wait_for_batch(&shop, &batch_id, |b| b.state == BatchState::Completed).await
         })
         .await;
-    assert_eq!(batch["runs"], 3, "25 children, 10 per run: {batch}");
-    assert_eq!(batch["by_status"], json!({ "COMPLETED": 25 }));
-    assert_eq!(batch["charged_cents"], 25 * 1200, "the aggregate survived both continue-as-new");
-    let history = shop.history(batch["workflow_id"].as_str().unwrap()).await;
+    let progress = &batch.progress;
+    assert_eq!(progress.runs, 3, "25 children, 10 per run: {batch:?}");
+    assert_eq!(progress.by_status, BTreeMap::from([(OrderStatus::Completed.as_str().to_owned(), 25)]));
+    assert_eq!(progress.charged_cents, 25 * 1200, "the aggregate survived both continue-as-new");
+    let history = shop.history(&batch.workflow_id).await;
     assert!(history.len() < 200, "the last run's history stays small: {} events", history.len());
 
     // The aggregate it carried in: MessagePack (the batch's own payload encoding, day 10),
@@ -127,13 +137,13 @@ async fn too_many_failures_roll_the_batch_back_and_the_money_reconciles() {
     body["min_finished"] = json!(5);
     let batch = shop
         .with_workers(|| async {
-            let (_, accepted) = post_batch(&shop, &body).await;
-            let batch_id = accepted["batch_id"].as_str().unwrap().to_owned();
+            let batch_id = start_batch(&shop, &body).await.batch_id;
             // Let a few children complete, then make shipping refuse everything: those orders
             // are charged, fail to ship, and compensate; the failures cross 30 %.
-            wait_for_batch(&shop, &batch_id, |b| b["by_status"]["COMPLETED"].as_u64() >= Some(5)).await;
+            let completed = |b: &BatchProgress| b.by_status.get(OrderStatus::Completed.as_str()).copied().unwrap_or(0);
+            wait_for_batch(&shop, &batch_id, |b| completed(b) >= 5).await;
             shop.inject("shipping", json!({"refuse_next": 1000})).await;
-            let batch = wait_for_batch(&shop, &batch_id, |b| b["state"] == "ROLLED_BACK").await;
+            let batch = wait_for_batch(&shop, &batch_id, |b| b.state == BatchState::RolledBack).await;
             let deadline = Instant::now() + support::PATIENCE;
             // Cancelled children finish undoing themselves shortly after the batch reports.
             while {
@@ -150,16 +160,15 @@ async fn too_many_failures_roll_the_batch_back_and_the_money_reconciles() {
             batch
         })
         .await;
-    assert!(batch["started"].as_u64().unwrap() < 40, "it stopped starting children: {batch}");
-    assert!(batch["reason"].as_str().unwrap().contains("more than 30 %"), "{batch}");
-    let completed: Vec<&Value> = batch["completed_orders"].as_array().unwrap().iter().collect();
-    let rolled_back: Vec<&Value> = batch["rolled_back"].as_array().unwrap().iter().collect();
-    assert!(completed.len() >= 5);
-    assert_eq!(completed, rolled_back, "every completed order was refunded by the rollback");
-    let (charges, charged, refunded) = ledger_totals(&shop, batch["batch_id"].as_str().unwrap()).await;
+    let progress = &batch.progress;
+    assert!(progress.started < 40, "it stopped starting children: {batch:?}");
+    assert!(progress.reason.as_deref().unwrap().contains("more than 30 %"), "{batch:?}");
+    assert!(progress.completed_orders.len() >= 5);
+    assert_eq!(progress.completed_orders, progress.rolled_back, "every completed order was refunded by the rollback");
+    let (charges, charged, refunded) = ledger_totals(&shop, &batch.batch_id).await;
     assert!(charges >= 5);
     assert_eq!(charged, refunded, "charges and refunds reconcile in the ledger");
-    assert_eq!(batch["charged_cents"], batch["refunded_cents"], "the batch's own accounts balance too");
+    assert_eq!(progress.charged_cents, progress.refunded_cents, "the batch's own accounts balance too");
     shop.stop().await;
 }
 

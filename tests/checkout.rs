@@ -5,10 +5,9 @@
 //! lands: the inventory's reservation rows, the ledger, the server's history.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
-use capstone_workflows::order::order_workflow_id;
-use capstone_workflows::order::{CheckoutRequest, OrderWorkflow, checkout::IDEMPOTENCY_KEY_REUSED};
+use capstone_workflows::order::{
+    CheckoutRequest, OrderStatus, OrderWorkflow, checkout::IDEMPOTENCY_KEY_REUSED, order_workflow_id,
+};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};

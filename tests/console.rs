@@ -4,11 +4,8 @@
 //! A screenshot of the finished order is saved (its path is printed).
 
 use crate::support;
-use capstone_workflows::order::ApprovalState;
-use capstone_workflows::order::OrderStatus;
+use capstone_workflows::order::{ApprovalState, OrderStatus, order_workflow_id};
 use capstone_workflows::shipment::JourneyStep;
-
-use capstone_workflows::order::order_workflow_id;
 use fantoccini::{Client as Browser, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::{
@@ -168,7 +165,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         assert_eq!(total, "1047.00, needs an operator");
         browser.find(Locator::Css("#place-order")).await.unwrap().click().await.unwrap();
 
-        wait_for_detail_status(browser, "AWAITING_APPROVAL").await;
+        wait_for_detail_status(browser, OrderStatus::AwaitingApproval.as_str()).await;
         let order_id = browser.find(Locator::Css("#detail-id")).await.unwrap().text().await.unwrap();
         let ui_link = browser.find(Locator::Css("#detail-ui")).await.unwrap().attr("href").await.unwrap();
         assert_eq!(
@@ -179,12 +176,13 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         );
 
         browser.find(Locator::Css("#order-approve")).await.unwrap().click().await.unwrap();
-        wait_for_detail_status(browser, "COMPLETED").await;
+        wait_for_detail_status(browser, OrderStatus::Completed.as_str()).await;
         // The list shows it too, and the timeline has the saga's steps.
         let row = format!("tr[data-order='{order_id}'] [data-status='COMPLETED']");
         browser.wait().at_most(PATIENCE).for_element(Locator::Css(&row)).await.unwrap();
         let timeline = browser.find(Locator::Css("#detail-timeline")).await.unwrap().text().await.unwrap();
-        for step in ["AWAITING_APPROVAL", "CHARGING_PAYMENT", "SHIPPING", "COMPLETED"] {
+        use OrderStatus::{AwaitingApproval, ChargingPayment, Completed, Shipping};
+        for step in [AwaitingApproval, ChargingPayment, Shipping, Completed].map(OrderStatus::as_str) {
             assert!(timeline.contains(step), "the timeline lacks {step}: {timeline}");
         }
 
@@ -217,7 +215,7 @@ async fn an_operator_places_approves_and_sees_a_large_order_complete_in_the_cons
         browser.find(Locator::Css("#place-order")).await.unwrap().click().await.unwrap();
         let shown_first = format!("#detail-id:not([data-order='{order_id}'])");
         browser.wait().at_most(PATIENCE).for_element(Locator::Css(&shown_first)).await.unwrap();
-        wait_for_detail_status(browser, "COMPENSATED").await;
+        wait_for_detail_status(browser, OrderStatus::Compensated.as_str()).await;
         let refunded_id = text_of(browser, "#detail-id").await;
         let refunded = shop.wait_until_final(&refunded_id).await;
         let refund = text_of(browser, "#detail-refund").await;

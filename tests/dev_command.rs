@@ -4,7 +4,6 @@
 
 use crate::support;
 use capstone_workflows::order::OrderStatus;
-
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,

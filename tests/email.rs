@@ -3,9 +3,8 @@
 //! reads what the SMTP server received, not our own table.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use capstone::{db::Db, mail_catcher::CaughtMail, notifications::smtp::message_id};
+use capstone_workflows::order::OrderStatus;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

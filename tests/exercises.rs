@@ -13,12 +13,10 @@
 
 #[allow(dead_code)] // this binary uses a part of the shared harness
 mod support;
-use capstone::api::views::{OrderView, ReadSource};
-use capstone_workflows::order::OrderStatus;
-
 use capstone::api::api_keys::Role;
+use capstone::api::views::{OrderView, ReadSource};
 use capstone_workflows::hello::{HelloInput, HelloWorkflow};
-use capstone_workflows::order::order_workflow_id;
+use capstone_workflows::order::{OrderStatus, order_workflow_id};
 use reqwest::StatusCode;
 use std::{path::Path, process::Output, time::Duration};
 use support::{TestShop, history};

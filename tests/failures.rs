@@ -3,7 +3,6 @@
 
 use crate::support;
 use capstone_workflows::order::OrderStatus;
-
 use serde_json::json;
 use support::{TestShop, history, orders};
 

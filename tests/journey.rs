@@ -7,11 +7,8 @@
 
 use crate::support;
 use capstone::api::views::OrderView;
-use capstone_workflows::order::OrderStatus;
-use capstone_workflows::shipment::JourneyStep;
-
-use capstone_workflows::order::order_workflow_id;
-use capstone_workflows::shipment::shipment_workflow_id;
+use capstone_workflows::order::{OrderStatus, order_workflow_id};
+use capstone_workflows::shipment::{JourneyStep, shipment_workflow_id};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;

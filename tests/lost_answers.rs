@@ -11,7 +11,6 @@
 use crate::support;
 use capstone::api::views::{Accepted, OrderView};
 use capstone_workflows::order::OrderStatus;
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{PATIENCE, TestShop, client_with_key, cluster::Cluster, history, orders};

@@ -3,8 +3,9 @@
 //! every Grafana dashboard has data.
 
 use crate::support;
+use capstone::api::views::{BatchAccepted, BatchView};
+use capstone_workflows::batch::BatchState;
 use capstone_workflows::order::OrderStatus;
-
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -319,13 +320,16 @@ async fn prometheus_scrapes_a_real_run_and_every_dashboard_panel_has_data() {
         });
         let response = shop.http.post(format!("{}/batches", shop.api_url())).json(&batch).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::ACCEPTED);
-        let batch_id = response.json::<serde_json::Value>().await.unwrap()["batch_id"].as_str().unwrap().to_owned();
+        let batch_id = response.json::<BatchAccepted>().await.unwrap().batch_id;
         for order in &placed {
             shop.wait_until_final(order.order_id.as_str()).await;
         }
         // The batch's duration comes from the SDK when its workflow completes.
         let deadline = tokio::time::Instant::now() + support::PATIENCE;
-        while shop.get(&format!("/batches/{batch_id}")).await.1["state"] != "COMPLETED" {
+        let completed = |batch: serde_json::Value| {
+            serde_json::from_value::<BatchView>(batch).is_ok_and(|batch| batch.progress.state == BatchState::Completed)
+        };
+        while !completed(shop.get(&format!("/batches/{batch_id}")).await.1) {
             assert!(tokio::time::Instant::now() < deadline, "the batch never completed");
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }

@@ -5,7 +5,6 @@
 use crate::support;
 use capstone::api::views::{OrderList, ReadSource};
 use capstone_workflows::order::OrderStatus;
-
 use capstone_workflows::{
     hello::{HelloInput, HelloWorkflow},
     order::{OrderSnapshot, OrderWorkflow},

@@ -3,14 +3,13 @@
 //! Each test gets a fresh database from `CAPSTONE_TEST_POSTGRES_URL` (`make test` provides one).
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use capstone_activities::{inventory::InventoryActivities, payments::PaymentActivities};
 use capstone_workflows::contracts::{
     StockLine,
     inventory::{ReleaseStockRequest, ReservationStatus, ReserveStockRequest},
     payments::{ChargePurpose, ChargeRequest, RefundRequest},
 };
+use capstone_workflows::order::OrderStatus;
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Backend, TestShop, fresh_postgres_database, orders};

@@ -13,10 +13,11 @@
 //! `cargo test -p capstone --test integration saga_random:: -- --nocapture` shows each scenario as it runs.
 
 use crate::support;
-use capstone::api::views::OrderView;
-use capstone_workflows::order::OrderStatus;
-
+use capstone::api::views::{BatchView, OrderView};
 use capstone::loadgen;
+use capstone_workflows::batch::BatchState;
+use capstone_workflows::order::OrderStatus;
+use capstone_workflows::subscription::{SubscriptionStatus, SubscriptionView};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -341,12 +342,10 @@ impl Driver<'_> {
         for (batch_id, _) in &self.batches {
             let url = format!("{}/batches/{batch_id}", self.api());
             loop {
-                let state = self.send(|| self.http.get(&url)).await.map(|(_, batch)| batch["state"].clone());
-                if state
-                    .as_ref()
-                    .and_then(Value::as_str)
-                    .is_some_and(|state| state != "RUNNING" && state != "ROLLING_BACK")
-                {
+                let answer = self.send(|| self.http.get(&url)).await;
+                let state = answer.and_then(|(_, batch)| serde_json::from_value::<BatchView>(batch).ok());
+                let state = state.map(|batch| batch.progress.state);
+                if state.is_some_and(|state| !matches!(state, BatchState::Running | BatchState::RollingBack)) {
                     break;
                 }
                 if Instant::now() > deadline {
@@ -368,8 +367,10 @@ impl Driver<'_> {
             let url = format!("{}/subscriptions/{subscription_id}", self.api());
             let deadline = Instant::now() + PATIENCE;
             let view = loop {
-                let view = self.send(|| self.http.get(&url)).await.map(|(_, view)| view).unwrap_or(Value::Null);
-                if view["status"] == "CANCELLED" || Instant::now() > deadline {
+                let answer = self.send(|| self.http.get(&url)).await;
+                let view = answer.and_then(|(_, view)| serde_json::from_value::<SubscriptionView>(view).ok());
+                let cancelled = view.as_ref().is_some_and(|view| view.state.status == SubscriptionStatus::Cancelled);
+                if cancelled || Instant::now() > deadline {
                     break view;
                 }
                 tokio::time::sleep(Duration::from_millis(500)).await;
@@ -381,11 +382,15 @@ impl Driver<'_> {
             .fetch_one(&self.cluster.db)
             .await
             .unwrap();
-            let (periods, reported) = (view["periods"].as_i64(), view["charged_cents"].as_i64());
-            if view["status"] != "CANCELLED" || periods != Some(charges) || reported != Some(charged) {
+            let agrees = view.as_ref().is_some_and(|view| {
+                view.state.status == SubscriptionStatus::Cancelled
+                    && i64::from(view.state.periods) == charges
+                    && view.state.charged_cents == charged
+            });
+            if !agrees {
                 self.outcome.violations.push(format!(
                     "subscription {subscription_id}: {charges} charge(s) of {charged} cents in the ledger, \
-                     the subscription says {view}"
+                     the subscription says {view:?}"
                 ));
             }
         }

@@ -3,9 +3,8 @@
 //! paused and backfilled.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use capstone::temporal::schedules::{self, DAILY_REPORT, RECONCILE, RETENTION, ScheduleSettings};
+use capstone_workflows::order::OrderStatus;
 use capstone_workflows::{
     contracts::operations::{FindingKind, ReconcileReport},
     operations::reconcile::ReconcileWorkflow,

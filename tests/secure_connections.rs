@@ -6,9 +6,8 @@
 
 use crate::support;
 use capstone::api::views::{Accepted, OrderView, ReadSource};
-use capstone_workflows::order::OrderStatus;
-
 use capstone::temporal::dev_server::{DevServer, DevServerConfig};
+use capstone_workflows::order::OrderStatus;
 use std::{
     sync::{Arc, Mutex},
     time::{Duration, Instant},

@@ -3,13 +3,12 @@
 //! rotation.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use capstone::{
     api::api_keys::Role,
     codec::{KeyRing, aes::ENCODING},
 };
+use capstone_workflows::order::OrderStatus;
 use capstone_workflows::{
     hello::{HelloInput, HelloWorkflow},
     order::OrderInput,

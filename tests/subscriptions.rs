@@ -4,7 +4,6 @@
 
 use crate::support;
 use capstone_workflows::subscription::{SubscriptionState, SubscriptionStatus, SubscriptionView};
-
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;

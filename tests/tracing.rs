@@ -7,7 +7,6 @@
 #[allow(dead_code)] // this binary uses a part of the shared harness
 mod support;
 use capstone_workflows::order::OrderStatus;
-
 use opentelemetry::trace::{SpanId, TraceId};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SpanData};
 use support::{TestShop, orders};

@@ -3,9 +3,8 @@
 //! lost and nothing happens twice.
 
 use crate::support;
-use capstone_workflows::order::OrderStatus;
-
 use capstone::workers::WorkerKind;
+use capstone_workflows::order::OrderStatus;
 use serde_json::json;
 use std::time::Duration;
 use support::{PATIENCE, TestShop, history, orders};

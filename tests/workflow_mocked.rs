@@ -5,8 +5,7 @@
 
 use crate::support;
 
-use capstone_workflows::order::order_workflow_id;
-use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow};
+use capstone_workflows::order::{Decision, OrderStatus, OrderWorkflow, order_workflow_id};
 use support::{
     call_lists,
     fakes::{FakeShop, Script, wait_for_status},

@@ -107,9 +107,21 @@ impl Cluster {
         self.server.take().expect("the server runs").stop().await.expect("the dev server stops");
     }
 
+    /// Starts the server again on its own ports, which every role is configured with. While it
+    /// was down, another test may have picked one of them for a moment: try again until
+    /// `PATIENCE` runs out.
     pub async fn start_temporal(&mut self) {
-        let server = DevServer::start(self.server_config.clone(), PATIENCE).await.expect("the dev server restarts");
-        self.server = Some(server);
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match DevServer::start(self.server_config.clone(), PATIENCE).await {
+                Ok(server) => break self.server = Some(server),
+                Err(error) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!("the dev server did not restart, trying again: {error:#}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Err(error) => panic!("the dev server restarts: {error:#}"),
+            }
+        }
     }
 
     /// A Temporal client of this cluster's server (with the test payload keys).

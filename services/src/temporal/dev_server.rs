@@ -147,10 +147,16 @@ impl DevServer {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait()? {
+                // The log's last lines: a test's log file goes with its temporary folder.
                 let log_hint = config
                     .log_file
                     .as_ref()
-                    .map(|path| format!("; its log is in {}", path.display()))
+                    .map(|path| {
+                        let text = std::fs::read_to_string(path).unwrap_or_default();
+                        let lines: Vec<&str> = text.lines().collect();
+                        let tail = lines[lines.len().saturating_sub(5)..].join("\n");
+                        format!("; its log is in {}, ending:\n{tail}", path.display())
+                    })
                     .unwrap_or_default();
                 return Err(StartError::ExitedEarly(anyhow::anyhow!(
                     "the Temporal dev server exited during start-up ({status}){log_hint}"
