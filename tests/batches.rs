@@ -35,7 +35,7 @@ async fn post_batch(shop: &TestShop, body: &Value) -> (StatusCode, Value) {
 async fn start_batch(shop: &TestShop, body: &Value) -> BatchAccepted {
     let (status, accepted) = post_batch(shop, body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
-    serde_json::from_value(accepted).unwrap()
+    support::typed(&accepted)
 }
 
 /// Polls `GET /batches/{id}`, read as the api's `BatchView`, until `done` says yes about its
@@ -44,7 +44,7 @@ async fn wait_for_batch(shop: &TestShop, batch_id: &str, done: impl Fn(&BatchPro
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let (status, body) = shop.get(&format!("/batches/{batch_id}")).await;
-        let batch = (status == StatusCode::OK).then(|| serde_json::from_value::<BatchView>(body.clone()).unwrap());
+        let batch = (status == StatusCode::OK).then(|| support::typed::<BatchView>(&body));
         if let Some(batch) = batch.filter(|batch| done(&batch.progress)) {
             return batch;
         }

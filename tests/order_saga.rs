@@ -85,7 +85,7 @@ async fn a_placed_order_runs_the_whole_saga_and_every_service_records_it() {
 
     let (status, list) = shop.get("/orders").await;
     assert_eq!(status, StatusCode::OK);
-    let list: OrderList = serde_json::from_value(list).unwrap();
+    let list: OrderList = support::typed(&list);
     assert_eq!(list.orders[0].order_id, order_id);
     assert_eq!(list.orders[0].status, Some(OrderStatus::Completed));
     shop.stop().await;

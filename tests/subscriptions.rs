@@ -29,8 +29,7 @@ async fn wait_for(
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (status, body) = shop.get(&format!("/subscriptions/{id}")).await;
-        let view =
-            (status == StatusCode::OK).then(|| serde_json::from_value::<SubscriptionView>(body.clone()).unwrap());
+        let view = (status == StatusCode::OK).then(|| support::typed::<SubscriptionView>(&body));
         if let Some(view) = view.filter(|view| done(&view.state)) {
             return view.state;
         }

@@ -52,14 +52,20 @@ pub struct TestShop {
     _dir: tempfile::TempDir,
 }
 
-/// A `POST /orders` answer that accepted the order, read as the api's own type.
-pub fn accepted(body: &Value) -> Accepted {
-    serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("not an `Accepted` ({error}): {body}"))
+/// An api answer read as the api's own type (`OrderView`, `BatchView`, `SubscriptionView`, ...).
+pub fn typed<T: serde::de::DeserializeOwned>(body: &Value) -> T {
+    serde_json::from_value(body.clone())
+        .unwrap_or_else(|error| panic!("not a {} ({error}): {body}", std::any::type_name::<T>()))
 }
 
-/// A `GET /orders/{id}` answer, read as the api's own type.
+/// A `POST /orders` answer that accepted the order.
+pub fn accepted(body: &Value) -> Accepted {
+    typed(body)
+}
+
+/// A `GET /orders/{id}` answer.
 pub fn order_view(body: &Value) -> OrderView {
-    serde_json::from_value(body.clone()).unwrap_or_else(|error| panic!("not an order view ({error}): {body}"))
+    typed(body)
 }
 
 /// An HTTP client that sends `key` as `Authorization: Bearer` with every request.
@@ -314,9 +320,11 @@ impl TestShop {
         (status == StatusCode::OK).then(|| order_view(&order))
     }
 
-    /// `GET /orders/{id}`, which must answer.
+    /// `GET /orders/{id}`, which must answer `200`.
     pub async fn order(&self, order_id: &str) -> OrderView {
-        self.try_order(order_id).await.unwrap_or_else(|| panic!("GET /orders/{order_id} did not answer 200"))
+        let (status, order) = self.get(&format!("/orders/{order_id}")).await;
+        assert_eq!(status, StatusCode::OK, "GET /orders/{order_id}: {order}");
+        order_view(&order)
     }
 
     /// Polls `GET /orders/{id}` until `done` says yes about the answer.
@@ -427,11 +435,16 @@ impl TestShop {
     /// workflow closed on the server (the read model is written by the workflow's last
     /// activity, just before it completes). Returns the api's final answer.
     pub async fn wait_until_final(&self, order_id: &str) -> OrderView {
-        let order = self
-            .wait_for_order(order_id, "a final status in the read model", |order| {
-                order.status.is_terminal() && order.source == ReadSource::ReadModel
-            })
-            .await;
+        let deadline = Instant::now() + PATIENCE;
+        let order = loop {
+            // Unlike `wait_for_order`, the order must exist from the first look on.
+            let order = self.order(order_id).await;
+            if order.status.is_terminal() && order.source == ReadSource::ReadModel {
+                break order;
+            }
+            assert!(Instant::now() < deadline, "order {order_id} still not final: {order:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         self.wait_until_closed(&order.workflow_id).await;
         order
     }
